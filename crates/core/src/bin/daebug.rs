@@ -1,0 +1,5 @@
+//! The `daebug` binary: see [`daebug_core::cli`].
+
+fn main() {
+    std::process::exit(daebug_core::cli::main(std::env::args().collect(), "daebug"));
+}

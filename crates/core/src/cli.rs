@@ -1,0 +1,94 @@
+//! The `daebug` command line (SPEC 7), shared by the Rust binary and the npm package: flags,
+//! one-line errors, exit codes.
+
+use crate::server::{self, ServerOptions};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Run JavaScript in live pages by editing Markdown files.
+#[derive(Parser, Debug)]
+#[command(
+    name = "daebug",
+    version,
+    about = "Serve a folder and let an agent run JavaScript in its live pages by appending to Markdown logs.",
+    after_help = "Logs: daebug/<realm>.md (append a ```js block below the footer). Registry: daebug.md.\nStop: Ctrl-C, or write %%SHUTDOWN%% on a line of its own in daebug.md."
+)]
+pub struct Cli {
+    /// Folder to serve; logs and the registry are written here.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+    /// Port to listen on [default: derived from the root's folder name].
+    #[arg(long, value_name = "N", env = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Seconds a job may run before it gets a timeout reply.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Extra host name accepted in Host/Origin headers (repeatable; `.example.com` allows subdomains).
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} must be between 0 and 86400 seconds"))
+    }
+}
+
+/// Parse `args` (program name first) and run. Returns the process exit code.
+pub fn main(args: Vec<String>, command_name: &str) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return 0;
+            }
+            eprintln!("daebug: {} (see daebug --help)", one_line(&e.to_string()));
+            return 2;
+        }
+    };
+    init_tracing();
+    let opts = ServerOptions {
+        root: cli.root,
+        host: cli.host,
+        port: cli.port,
+        timeout: Duration::from_secs_f64(cli.timeout),
+        allowed_hosts: cli.allowed_hosts,
+        command_name: command_name.to_string(),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("daebug: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(server::run(opts)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("daebug: {e}");
+            1
+        }
+    }
+}
+
+/// clap's message without its `error:` prefix, usage and tips.
+fn one_line(msg: &str) -> String {
+    let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or(msg);
+    first.trim().trim_start_matches("error:").trim().to_string()
+}
+
+/// `DAEBUG_LOG=debug` shows internal detail; users see warnings only.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DAEBUG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

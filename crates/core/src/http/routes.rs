@@ -1,0 +1,174 @@
+//! The `/-daebug*` endpoints (SPEC 5) as an axum Router over the engine: the channel (long
+//! poll and posts), the embedded scripts, test discovery and progress, and `/-daebug-info`,
+//! which a starting server uses to recognise a Daebug server for the same root.
+
+use super::security::{cross_site_reason, text_response, AllowedHosts};
+use crate::assets;
+use crate::engine::Engine;
+use crate::wire::parse_message;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::routing::{get, post};
+use axum::Router;
+use http::{header, HeaderValue, StatusCode, Uri};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Bodies posted to Daebug endpoints are bounded.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// So are query strings.
+pub const MAX_QUERY: usize = 16 * 1024;
+
+#[derive(Clone)]
+struct AppState {
+    engine: Engine,
+    allowed: AllowedHosts,
+}
+
+/// Every `/-daebug*` route, with its cross-site and size guards.
+pub fn router(engine: Engine, allowed: AllowedHosts) -> Router {
+    let state = AppState { engine, allowed };
+    Router::new()
+        .route("/-daebug-channel", get(channel_poll).post(channel_post))
+        .route("/-daebug-discover-tests", post(discover_tests))
+        .route("/-daebug-test-progress", post(test_progress))
+        .route("/-daebug-info", get(info))
+        .fallback(asset)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+async fn guard(State(st): State<AppState>, req: Request, next: Next) -> axum::response::Response {
+    if let Some(reason) = cross_site_reason(req.headers(), &st.allowed) {
+        tracing::debug!(reason, "refused cross-site request");
+        return text_response(StatusCode::FORBIDDEN, &format!("Daebug refused this request: {reason}.\n"));
+    }
+    if req.uri().query().map(str::len).unwrap_or(0) > MAX_QUERY {
+        return text_response(StatusCode::URI_TOO_LONG, "Daebug refused this request: query string too long.\n");
+    }
+    next.run(req).await
+}
+
+/// `name` and `url` from the query string.
+fn realm_params(uri: &Uri) -> Result<(String, String), axum::response::Response> {
+    let q: HashMap<String, String> = uri
+        .query()
+        .map(|q| serde_urlencoded_pairs(q))
+        .unwrap_or_default();
+    let name = q.get("name").map(|s| s.trim().to_string()).unwrap_or_default();
+    if !crate::names::is_valid_realm_name(&name) {
+        return Err(text_response(
+            StatusCode::BAD_REQUEST,
+            "Daebug: missing or invalid ?name=<realm> parameter (1-120 printable characters).\n",
+        ));
+    }
+    Ok((name, q.get("url").cloned().unwrap_or_default()))
+}
+
+fn serde_urlencoded_pairs(q: &str) -> HashMap<String, String> {
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+async fn channel_poll(State(st): State<AppState>, uri: Uri) -> axum::response::Response {
+    let (name, url) = match realm_params(&uri) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match st.engine.poll(&name, &url).await {
+        Some(job) => axum::response::Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/javascript; charset=utf-8")
+            .header(header::CACHE_CONTROL, "no-store")
+            .header("x-job-id", HeaderValue::from_str(&job.id).unwrap_or(HeaderValue::from_static("0")))
+            .header("access-control-expose-headers", "x-job-id")
+            .body(Body::from(job.code))
+            .expect("valid response"),
+        None => axum::response::Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(Body::empty())
+            .expect("valid response"),
+    }
+}
+
+async fn channel_post(State(st): State<AppState>, uri: Uri, body: Bytes) -> axum::response::Response {
+    let (name, url) = match realm_params(&uri) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match parse_message(&body) {
+        Ok(message) => {
+            st.engine.post(&name, &url, message);
+            ok_json("{\"ok\":true}")
+        }
+        Err(reason) => {
+            tracing::debug!(%name, %reason, "bad channel message");
+            text_response(StatusCode::BAD_REQUEST, &format!("Daebug: {reason}\n"))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DiscoverRequest {
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+async fn discover_tests(State(st): State<AppState>, body: Bytes) -> axum::response::Response {
+    let req: DiscoverRequest = match serde_json::from_slice(if body.is_empty() { b"{}" } else { &body }) {
+        Ok(r) => r,
+        Err(e) => return text_response(StatusCode::BAD_REQUEST, &format!("Daebug: malformed discover request: {e}\n")),
+    };
+    let root = st.engine.root().to_path_buf();
+    let found = tokio::task::spawn_blocking(move || crate::discover::discover(&root, &req.files, &req.exclude)).await;
+    match found {
+        Ok(Ok(files)) => ok_json(&serde_json::json!({ "files": files }).to_string()),
+        Ok(Err(reason)) => text_response(StatusCode::BAD_REQUEST, &format!("Daebug: {reason}\n")),
+        Err(e) => {
+            tracing::debug!("discovery failed: {e}");
+            text_response(StatusCode::INTERNAL_SERVER_ERROR, "Daebug: test discovery failed.\n")
+        }
+    }
+}
+
+async fn test_progress(State(st): State<AppState>, body: Bytes) -> axum::response::Response {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(v) if v.is_object() => {
+            st.engine.test_progress(v);
+            ok_json("{\"ok\":true}")
+        }
+        Ok(_) => text_response(StatusCode::BAD_REQUEST, "Daebug: test progress must be a JSON object\n"),
+        Err(e) => text_response(StatusCode::BAD_REQUEST, &format!("Daebug: request body is not valid JSON: {e}\n")),
+    }
+}
+
+async fn info(State(st): State<AppState>) -> axum::response::Response {
+    let body = serde_json::json!({
+        "daebug": env!("CARGO_PKG_VERSION"),
+        "root": st.engine.root().to_string_lossy(),
+    });
+    ok_json(&body.to_string())
+}
+
+async fn asset(uri: Uri) -> axum::response::Response {
+    match assets::asset(uri.path()) {
+        Some(js) => axum::response::Response::builder()
+            .header(header::CONTENT_TYPE, "application/javascript; charset=utf-8")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(Body::from(js))
+            .expect("valid response"),
+        None => text_response(StatusCode::NOT_FOUND, "Daebug: no such endpoint.\n"),
+    }
+}
+
+fn ok_json(body: &str) -> axum::response::Response {
+    axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(body.to_string()))
+        .expect("valid response")
+}

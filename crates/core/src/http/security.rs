@@ -1,0 +1,178 @@
+//! The security baseline (SPEC 8) as small pieces: which `Host` and `Origin` values are
+//! accepted, and a Layer that refuses everything else (DNS rebinding).
+
+use axum::body::Body;
+use http::{header, HeaderMap, Request, Response, StatusCode};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
+
+/// Hosts accepted in `Host` and `Origin`: loopback names and addresses, plus configured ones.
+#[derive(Clone, Debug, Default)]
+pub struct AllowedHosts {
+    extra: Arc<Vec<String>>,
+}
+
+impl AllowedHosts {
+    pub fn new(extra: impl IntoIterator<Item = String>) -> AllowedHosts {
+        AllowedHosts {
+            extra: Arc::new(extra.into_iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect()),
+        }
+    }
+
+    /// Is `host` (a hostname, no port) acceptable?
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        is_loopback_name(&host)
+            || self.extra.iter().any(|a| {
+                a == "*" || *a == host || (a.starts_with('.') && (host.ends_with(a.as_str()) || host == a[1..]))
+            })
+    }
+
+    /// Is a `Host` header value (host with optional port) acceptable? Absent is accepted
+    /// (HTTP/1.0 clients); browsers always send it.
+    pub fn allows_host_header(&self, value: Option<&str>) -> bool {
+        match value {
+            None => true,
+            Some(v) => self.allows(strip_port(v)),
+        }
+    }
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `localhost:8342` → `localhost`, `[::1]:80` → `[::1]`.
+pub fn strip_port(hostport: &str) -> &str {
+    let hostport = hostport.trim();
+    if hostport.starts_with('[') {
+        return hostport.find(']').map(|i| &hostport[..=i]).unwrap_or(hostport);
+    }
+    match hostport.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
+        _ => hostport,
+    }
+}
+
+/// A request to a `/-daebug*` endpoint from another site is refused: `Sec-Fetch-Site:
+/// cross-site`, or an `Origin` whose host is not allowed. Returns the reason.
+pub fn cross_site_reason(headers: &HeaderMap, allowed: &AllowedHosts) -> Option<&'static str> {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if site.eq_ignore_ascii_case("cross-site") {
+        return Some("cross-site requests to Daebug endpoints are refused");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if origin != "null" {
+            let host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+            let host = host.split('/').next().unwrap_or(host);
+            if !allowed.allows(strip_port(host)) {
+                return Some("requests from this origin to Daebug endpoints are refused");
+            }
+        }
+    }
+    None
+}
+
+/// Refuses requests whose `Host` is not allowed, with a one-line `403`.
+#[derive(Clone)]
+pub struct HostCheckLayer {
+    allowed: AllowedHosts,
+}
+
+impl HostCheckLayer {
+    pub fn new(allowed: AllowedHosts) -> HostCheckLayer {
+        HostCheckLayer { allowed }
+    }
+}
+
+impl<S> Layer<S> for HostCheckLayer {
+    type Service = HostCheck<S>;
+    fn layer(&self, inner: S) -> HostCheck<S> {
+        HostCheck { inner, allowed: self.allowed.clone() }
+    }
+}
+
+#[derive(Clone)]
+pub struct HostCheck<S> {
+    inner: S,
+    allowed: AllowedHosts,
+}
+
+impl<S, B> Service<Request<B>> for HostCheck<S>
+where
+    S: Service<Request<B>, Response = Response<Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<
+        std::future::Ready<Result<Response<Body>, S::Error>>,
+        S::Future,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+        if !self.allowed.allows_host_header(host) {
+            tracing::debug!(?host, "refused Host");
+            let res = text_response(
+                StatusCode::FORBIDDEN,
+                "Daebug refused this request: its Host is not a loopback address. Start daebug with --allowed-host <name> to allow it.\n",
+            );
+            return futures_util::future::Either::Left(std::future::ready(Ok(res)));
+        }
+        futures_util::future::Either::Right(self.inner.call(req))
+    }
+}
+
+/// A plain-text response.
+pub fn text_response(status: StatusCode, text: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(text.to_string()))
+        .expect("valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        let a = AllowedHosts::new(["dev.example".to_string(), ".lan".to_string()]);
+        for ok in ["localhost", "LOCALHOST", "app.localhost", "127.0.0.1", "127.5.5.5", "[::1]", "::1", "dev.example", "box.lan"] {
+            assert!(a.allows(ok), "{ok}");
+        }
+        for bad in ["evil.com", "localhost.evil.com", "10.0.0.1", "0.0.0.0", "example"] {
+            assert!(!a.allows(bad), "{bad}");
+        }
+        assert!(a.allows_host_header(Some("localhost:8342")));
+        assert!(a.allows_host_header(Some("[::1]:8080")));
+        assert!(!a.allows_host_header(Some("evil.com:8342")));
+    }
+
+    #[test]
+    fn cross_site() {
+        let a = AllowedHosts::default();
+        let mut h = HeaderMap::new();
+        assert!(cross_site_reason(&h, &a).is_none());
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        h.insert("origin", "http://localhost:8342".parse().unwrap());
+        assert!(cross_site_reason(&h, &a).is_none());
+        h.insert("origin", "https://evil.com".parse().unwrap());
+        assert!(cross_site_reason(&h, &a).is_some());
+        h.remove("origin");
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(cross_site_reason(&h, &a).is_some());
+    }
+}

@@ -1,0 +1,21 @@
+//! Daebug core: run JavaScript in live pages by editing Markdown files.
+//!
+//! The crate is organised one module per concept: the log format ([`log`]), safe file writes
+//! ([`store`]), the registry of realms ([`registry`]), the job queues ([`jobs`]), the engine
+//! that ties them together ([`engine`]), file watching ([`watcher`]), and the HTTP side
+//! ([`http`]): the `/-daebug*` routes, HTML injection, static files and the security layers.
+
+pub mod log;
+pub mod clock;
+pub mod names;
+pub mod registry;
+pub mod store;
+pub mod wire;
+pub mod engine;
+pub mod watcher;
+pub mod assets;
+pub mod discover;
+pub mod http;
+pub mod cli;
+pub mod port;
+pub mod server;

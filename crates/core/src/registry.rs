@@ -1,0 +1,116 @@
+//! The registry file `daebug.md` (SPEC 4): what it says while the server runs, what it says
+//! after shutdown, and how an agent asks the server to stop. Pure rendering; the engine keeps
+//! the realm state and decides when to write.
+
+use crate::log::parse::Doc;
+
+/// What a realm is doing, as shown in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RealmState {
+    Live,
+    Executing { queued: usize },
+    Queued(usize),
+    Gone { since: String },
+}
+
+impl std::fmt::Display for RealmState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RealmState::Live => write!(f, "live"),
+            RealmState::Executing { queued: 0 } => write!(f, "executing"),
+            RealmState::Executing { queued } => write!(f, "executing, queued {queued}"),
+            RealmState::Queued(n) => write!(f, "queued {n}"),
+            RealmState::Gone { since } => write!(f, "gone since {since}"),
+        }
+    }
+}
+
+/// One line of the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    /// Log path relative to the root, with `/` separators (`daebug/7-zen-1201-03.md`).
+    pub log: String,
+    /// `http://localhost:8342/` for pages, `worker of 7-zen-1201-03` for workers.
+    pub context: String,
+    /// Time of the realm's latest activity, `HH:MM:SS`.
+    pub at: String,
+    pub state: RealmState,
+}
+
+/// The registry while the server runs. `entries` must already be newest activity first.
+pub fn render_live(started_at: &str, entries: &[Entry]) -> String {
+    let mut out = format!(
+        "# 👾 Daebug REPL — started {started_at}\n\
+         > Live pages and workers you can drive. Open a realm's log and append a JS block to run it there.\n\n\
+         ## Live realms\n\n"
+    );
+    if entries.is_empty() {
+        out.push_str("_No realm has connected yet: open a page served by this server in a browser._\n");
+    }
+    for e in entries {
+        out.push_str(&format!("* [{}]({}) ({}) at {}: {}\n", e.name, e.log, e.context, e.at, e.state));
+    }
+    out.push_str(
+        "\n## How to use\n\n\
+         1. Pick a realm above and open its log (`daebug/<realm>.md`).\n\
+         2. Append a fenced ```js block at the very end, below the footer line. Several blocks in one append run in order.\n\
+         3. The server writes `executing (Ns)` under your block at once, then replaces it with the result, console output and errors, with timing.\n\
+         4. Code runs as the body of an async function in the page (or its web worker): `await` works, the last expression is the result, `globalThis` keeps state.\n\
+         5. To stop the server, write %%SHUTDOWN%% on a line of its own in this file.\n",
+    );
+    out
+}
+
+/// The registry after the server stopped.
+pub fn render_down(started_at: &str, stopped_at: &str, restart: &str) -> String {
+    format!(
+        "# 👾 Daebug REPL — stopped at {stopped_at}\n\
+         > The server that started at {started_at} is not running; realm logs are kept in `daebug/` but nothing runs them now.\n\n\
+         To start it again, run:\n\n\
+         ```sh\n{restart}\n```\n"
+    )
+}
+
+/// Does the registry hold a line that is exactly `%%SHUTDOWN%%`, outside fenced blocks?
+pub fn has_shutdown_line(text: &str) -> bool {
+    let doc = Doc::parse(text);
+    (0..doc.lines.len()).any(|i| doc.line_text(&doc.lines[i]).trim() == "%%SHUTDOWN%%" && doc.is_outside_code(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_lines() {
+        let text = render_live(
+            "19:14:49",
+            &[Entry {
+                name: "7-zen-1201-03".into(),
+                log: "daebug/7-zen-1201-03.md".into(),
+                context: "http://localhost:8342/".into(),
+                at: "19:15:02".into(),
+                state: RealmState::Live,
+            }],
+        );
+        assert!(text.starts_with("# 👾 Daebug REPL — started 19:14:49\n"));
+        assert!(text.contains("* [7-zen-1201-03](daebug/7-zen-1201-03.md) (http://localhost:8342/) at 19:15:02: live\n"));
+        assert!(text.contains("%%SHUTDOWN%%"));
+    }
+
+    #[test]
+    fn shutdown_line_only_outside_code() {
+        assert!(has_shutdown_line("x\n%%SHUTDOWN%%\n"));
+        assert!(!has_shutdown_line("write %%SHUTDOWN%% on a line\n"));
+        assert!(!has_shutdown_line("```\n%%SHUTDOWN%%\n```\n"));
+        assert!(!has_shutdown_line(&render_live("1", &[])));
+    }
+
+    #[test]
+    fn states() {
+        assert_eq!(RealmState::Queued(2).to_string(), "queued 2");
+        assert_eq!(RealmState::Executing { queued: 1 }.to_string(), "executing, queued 1");
+        assert_eq!(RealmState::Gone { since: "10:00:00".into() }.to_string(), "gone since 10:00:00");
+    }
+}

@@ -1,0 +1,905 @@
+/**
+ * Daebug's in-page implementation of `node:test`.
+ *
+ * Served verbatim by the Rust core at `/-daebug-node:test.js`; the page import map points
+ * `node:test` at that URL, so test files written for `node --test` run inside live pages.
+ *
+ * This file owns:
+ *   - the registration API: test/it, describe/suite (with .skip/.only/.todo), before/after/
+ *     beforeEach/afterEach, and the test context `t` (t.test, t.skip, t.todo, t.diagnostic...);
+ *   - execution: tests run one at a time in registration order, with hooks, timeouts, `done`
+ *     callbacks, subtests and `only` filtering;
+ *   - `run({ files, timeout, only, onProgress })`, which imports test files and resolves with
+ *     a JSON-friendly report `{ totals: { pass, fail, skip }, duration, tests, errors }`.
+ *
+ * Counting follows `node --test`: every test counts (a test with subtests counts itself and
+ * each subtest), suites and hooks do not. Node's "cancelled" tests count as `fail`; Node's
+ * "skipped" and "todo" tests count as `skip` (todo ones carry `todo: true`).
+ *
+ * It is plain ESM with no Node built-ins, so it runs in pages, workers and in Node itself.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+
+const clock = () => (globalThis.performance ? globalThis.performance.now() : Date.now());
+const roundMs = (ms) => Math.round(ms * 1000) / 1000;
+const isThenable = (value) =>
+  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+
+function deferred() {
+  let resolve;
+  const promise = new Promise((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+function describeThrown(value) {
+  if (value instanceof Error || (value && typeof value === 'object' && 'message' in value)) {
+    return String(value.message);
+  }
+  try {
+    return `Thrown value: ${typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)}`;
+  } catch {
+    return `Thrown value: ${String(value)}`;
+  }
+}
+
+/** Turns anything thrown into `{ message, stack? }`; `prefix` says where it came from. */
+function serializeError(value, prefix = '') {
+  const serialized = { message: prefix + describeThrown(value) };
+  if (value && typeof value === 'object') {
+    if (typeof value.stack === 'string') serialized.stack = value.stack;
+    if (typeof value.code === 'string') serialized.code = value.code;
+  }
+  return serialized;
+}
+
+/** Rejects with a "timed out" error if `promise` has not settled within `ms`. */
+function withTimeout(promise, ms, describe) {
+  if (!Number.isFinite(ms)) return promise;
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`${describe} timed out after ${ms}ms`);
+      error.failureType = 'testTimeoutFailure';
+      reject(error);
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Calls a test or hook function. Functions declaring two or more parameters get a Node-style
+ * `done(err?)` callback as second argument, and must not also return a promise.
+ */
+function invokeUserFunction(fn, context) {
+  if (fn.length < 2) return Promise.resolve().then(() => fn.call(context, context));
+  return new Promise((resolve, reject) => {
+    const done = (error) => (error ? reject(error) : resolve());
+    const result = fn.call(context, context, done);
+    if (isThenable(result)) {
+      result.then(() => {}, () => {});
+      reject(new Error('passed a callback but also returned a Promise'));
+    }
+  });
+}
+
+/** Splits `(name?, options?, fn?)` the way node:test does. */
+function parseArguments(args) {
+  let [name, options, fn] = args;
+  if (typeof name === 'function') {
+    fn = name;
+    name = undefined;
+    options = {};
+  } else if (name !== null && typeof name === 'object') {
+    fn = options;
+    options = name;
+    name = undefined;
+  } else if (typeof options === 'function') {
+    fn = options;
+    options = {};
+  }
+  if (options === null || typeof options !== 'object') options = {};
+  if (typeof name !== 'string') name = typeof fn === 'function' && fn.name ? fn.name : '<anonymous>';
+  return { name, options: { ...options }, fn: typeof fn === 'function' ? fn : undefined };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tree: runs contain containers (root, one scope per file, suites) and tests.
+// ---------------------------------------------------------------------------------------------
+
+let nextRunNumber = 1;
+
+/** One execution: a root container, the records collected so far and the progress callback. */
+class Run {
+  constructor(options = {}) {
+    this.id = `${Date.now().toString(36)}-${nextRunNumber++}`;
+    this.options = options;
+    this.phase = 'collecting'; // then 'executing', then 'done'
+    this.root = new Container('root', '', null, this, {});
+    this.collectingScope = this.root;
+    this.hasOnly = false;
+    this.currentTest = null;
+    this.startTime = clock();
+    this.records = [];
+    this.recent = [];
+    this.errors = [];
+    this.totals = { pass: 0, fail: 0, skip: 0 };
+  }
+
+  /**
+   * `only` filtering is on with `run({ only: true })`, off with `run({ only: false })`, and by
+   * default on as soon as any registered test or suite has `only`. (Node honours `only` just
+   * under --test-only; we cannot pass flags to a page, and an agent who marks a test `only`
+   * means it.)
+   */
+  get onlyMode() {
+    if (typeof this.options.only === 'boolean') return this.options.only;
+    return this.hasOnly;
+  }
+
+  addRecord(record) {
+    if (this.phase === 'done') return;
+    this.records.push(record);
+    this.recent.push(record);
+    this.totals[record.status]++;
+    this.reportProgress();
+  }
+
+  addError(error) {
+    if (this.phase !== 'done') this.errors.push(error);
+  }
+
+  reportProgress() {
+    if (typeof this.options.onProgress !== 'function') return;
+    const snapshot = { totals: { ...this.totals }, duration: this.elapsed(), recentTests: this.recent.splice(0) };
+    try {
+      this.options.onProgress(snapshot);
+    } catch {
+      // A broken progress callback must not break the run.
+    }
+  }
+
+  elapsed() {
+    return roundMs(clock() - this.startTime);
+  }
+
+  report() {
+    return {
+      totals: { ...this.totals },
+      duration: this.elapsed(),
+      tests: this.records.slice(),
+      errors: this.errors.slice(),
+    };
+  }
+}
+
+/** Fields shared by containers and tests. */
+class Node {
+  constructor(kind, name, parent, run, options) {
+    this.kind = kind;
+    this.name = name;
+    this.parent = parent;
+    this.run = run;
+    this.options = options;
+    this.only = Boolean(options.only);
+    this.skip = options.skip !== undefined && options.skip !== false ? options.skip : false;
+    this.todo = options.todo !== undefined && options.todo !== false ? options.todo : false;
+    this.containsOnly = false;
+    this.children = [];
+    this.hooks = { before: [], after: [], beforeEach: [], afterEach: [] };
+    this.settled = deferred();
+  }
+
+  /** Effective timeout: own option, else inherited from the parent, else the run's. */
+  get timeout() {
+    if (typeof this.options.timeout === 'number') return this.options.timeout;
+    if (this.parent) return this.parent.timeout;
+    return typeof this.run.options.timeout === 'number' ? this.run.options.timeout : Infinity;
+  }
+
+  /** Names of enclosing suites and tests (not the root or file scopes), outermost first. */
+  ancestorNames() {
+    const names = [];
+    for (let node = this.parent; node; node = node.parent) {
+      if (node.kind === 'suite' || node.kind === 'test') names.unshift(node.name);
+    }
+    return names;
+  }
+
+  /** Enclosing nodes from the outermost (the run's root) to the direct parent. */
+  ancestors() {
+    const list = [];
+    for (let node = this.parent; node; node = node.parent) list.unshift(node);
+    return list;
+  }
+
+  file() {
+    for (let node = this; node; node = node.parent) {
+      if (node.kind === 'file') return node.name;
+    }
+    return undefined;
+  }
+
+  markOnlyPath() {
+    this.run.hasOnly = true;
+    for (let node = this.parent; node; node = node.parent) node.containsOnly = true;
+  }
+}
+
+/** The run root, a file scope, or a `describe` suite. */
+class Container extends Node {
+  constructor(kind, name, parent, run, options) {
+    super(kind, name, parent, run, options);
+    this.buildPromise = null; // the describe callback's promise, when it is async
+    this.buildError = null;
+    this.loadError = null;
+    this.nextChild = 0;
+    this.draining = Promise.resolve();
+    this.beforeHooksRun = null;
+    this.beforeHookError = null;
+  }
+}
+
+/** A `test`/`it`, top-level or a subtest. */
+class Test extends Node {
+  constructor(name, parent, run, options, fn) {
+    super('test', name, parent, run, options);
+    this.fn = fn;
+    this.state = 'pending'; // then 'running', then 'finished'
+    this.error = null;
+    this.skipRequested = false;
+    this.todoRequested = false;
+    this.runOnlySubtests = false;
+    this.diagnostics = [];
+    this.abortController = typeof AbortController === 'function' ? new AbortController() : null;
+    this.subtestChain = Promise.resolve();
+    this.record = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+// ---------------------------------------------------------------------------------------------
+
+const registry = {
+  /** Suites whose describe callback is executing right now (innermost last). */
+  buildingSuites: [],
+  /** Async describe callbacks still running; late registrations go to the oldest one. */
+  pendingAsyncSuites: [],
+  /** The run that is collecting or executing, if any. */
+  activeRun: null,
+  /** A run gathering top-level calls made outside `run()` (e.g. pasted into a REPL). */
+  autoRun: null,
+  /** Runs execute one after another. */
+  queue: Promise.resolve(),
+};
+
+/**
+ * Where a test/suite/hook registered right now belongs: the suite being built, else the test
+ * currently running (it becomes a subtest), else the file being imported, else a REPL-style
+ * automatic run that starts on the next macrotask.
+ */
+function currentParent() {
+  const building = registry.buildingSuites[registry.buildingSuites.length - 1];
+  if (building) return building;
+  if (registry.pendingAsyncSuites.length > 0) return registry.pendingAsyncSuites[0];
+  const run = registry.activeRun;
+  if (run && run.currentTest && run.currentTest.state === 'running') return run.currentTest;
+  if (run && run.phase === 'collecting') return run.collectingScope;
+  return autoRunRoot();
+}
+
+function autoRunRoot() {
+  if (!registry.autoRun) {
+    const run = new Run({});
+    registry.autoRun = run;
+    setTimeout(() => startAutoRun(run), 0);
+  }
+  return registry.autoRun.root;
+}
+
+function startAutoRun(run) {
+  enqueueRun(async () => {
+    if (registry.autoRun === run) registry.autoRun = null;
+    return executeRun(run);
+  });
+}
+
+/** A Promise (so `await test(...)` works) that also starts eager execution when awaited. */
+class TestPromise extends Promise {
+  static get [Symbol.species]() {
+    return Promise;
+  }
+
+  then(onFulfilled, onRejected) {
+    if (this.onAwait) this.onAwait();
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+function awaitableFor(node) {
+  const promise = new TestPromise((resolve) => node.settled.promise.then(resolve));
+  promise.onAwait = () => startEagerly(node);
+  return promise;
+}
+
+/**
+ * `await test(...)` at the top level of a file being imported would wait forever, because
+ * tests normally start only after every file is imported. So awaiting a registered test
+ * starts executing its file's tests at once (`only` then applies to what is known so far).
+ */
+function startEagerly(node) {
+  const run = node.run;
+  if (run.phase !== 'collecting' || node.parent.kind === 'test') return;
+  let top = node;
+  while (top.parent && top.parent.kind === 'suite') top = top.parent;
+  const container = top.parent;
+  if (container && (container.kind === 'file' || container.kind === 'root')) drainContainer(container);
+}
+
+function registerTest(args, modifiers) {
+  const { name, options, fn } = parseArguments(args);
+  Object.assign(options, modifiers);
+  const parent = currentParent();
+  const test = new Test(name, parent, parent.run, options, fn);
+  attach(parent, test);
+  return parent.kind === 'test' ? test.settled.promise : awaitableFor(test);
+}
+
+function registerSuite(args, modifiers) {
+  const { name, options, fn } = parseArguments(args);
+  Object.assign(options, modifiers);
+  const parent = currentParent();
+  const suite = new Container('suite', name, parent, parent.run, options);
+  attach(parent, suite);
+  if (fn && !suite.skip) buildSuite(suite, fn);
+  return parent.kind === 'test' ? suite.settled.promise : awaitableFor(suite);
+}
+
+/** Adds a node under its parent; under a running test it is queued as a subtest. */
+function attach(parent, node) {
+  parent.children.push(node);
+  if (node.only) node.markOnlyPath();
+  if (parent.kind === 'test') queueSubtest(parent, node);
+}
+
+/** Runs the describe callback now, collecting the suite's children (as Node does). */
+function buildSuite(suite, fn) {
+  const context = suiteContext(suite);
+  registry.buildingSuites.push(suite);
+  try {
+    const result = fn.call(context, context);
+    if (isThenable(result)) trackAsyncSuite(suite, result);
+  } catch (error) {
+    suite.buildError = error;
+  } finally {
+    registry.buildingSuites.pop();
+  }
+}
+
+function trackAsyncSuite(suite, promise) {
+  registry.pendingAsyncSuites.push(suite);
+  const untrack = () => {
+    registry.pendingAsyncSuites = registry.pendingAsyncSuites.filter((pending) => pending !== suite);
+  };
+  suite.buildPromise = Promise.resolve(promise).then(untrack, (error) => {
+    untrack();
+    suite.buildError = error;
+  });
+}
+
+function suiteContext(suite) {
+  return {
+    name: suite.name,
+    get fullName() {
+      return suite.ancestorNames().concat(suite.name).join(' > ');
+    },
+    signal: new AbortController().signal,
+  };
+}
+
+function registerHook(kind, fn, options) {
+  if (typeof fn !== 'function') throw new TypeError(`The "fn" argument of ${kind}() must be a function`);
+  currentParent().hooks[kind].push({ fn, options: options && typeof options === 'object' ? options : {} });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution
+// ---------------------------------------------------------------------------------------------
+
+function enqueueRun(task) {
+  const result = registry.queue.then(task);
+  registry.queue = result.then(() => {}, () => {});
+  return result;
+}
+
+/** Executes every registered test of `run` and resolves with its report. */
+async function executeRun(run) {
+  const uninstall = installUncaughtErrorHandlers(run);
+  registry.activeRun = run;
+  try {
+    run.phase = 'executing';
+    await runContainerBody(run.root);
+  } finally {
+    uninstall();
+    registry.activeRun = null;
+  }
+  const report = run.report();
+  run.phase = 'done';
+  publishReport(report);
+  return report;
+}
+
+function publishReport(report) {
+  const daebug = globalThis.__daebug;
+  if (daebug && typeof daebug === 'object') daebug.lastTestReport = report;
+}
+
+/**
+ * In a page, an uncaught error or unhandled rejection while a test runs fails that test (as
+ * Node does). The shim still sees and logs the event; we never call preventDefault().
+ */
+function installUncaughtErrorHandlers(run) {
+  const target = globalThis;
+  if (typeof target.addEventListener !== 'function') return () => {};
+  const failCurrent = (error) => {
+    const test = run.currentTest;
+    if (test && test.state === 'running' && !test.error) test.error = { cause: error, prefix: 'uncaught error: ' };
+  };
+  const onError = (event) => failCurrent(event.error ?? event.message);
+  const onRejection = (event) => failCurrent(event.reason);
+  target.addEventListener('error', onError);
+  target.addEventListener('unhandledrejection', onRejection);
+  return () => {
+    target.removeEventListener('error', onError);
+    target.removeEventListener('unhandledrejection', onRejection);
+  };
+}
+
+/** Runs each not-yet-run child in order; children registered meanwhile are picked up too. */
+function drainContainer(container) {
+  container.draining = container.draining.then(async () => {
+    await ensureBeforeHooks(container);
+    while (container.nextChild < container.children.length) {
+      const child = container.children[container.nextChild++];
+      await runChild(container, child);
+    }
+  });
+  return container.draining;
+}
+
+/** Before hooks run once, before the first child; a failure cancels every child. */
+function ensureBeforeHooks(container) {
+  if (!container.beforeHooksRun) {
+    container.beforeHooksRun = runHooks(container.hooks.before, suiteContext(container), container, 'before')
+      .then((error) => {
+        container.beforeHookError = error;
+      });
+  }
+  return container.beforeHooksRun;
+}
+
+async function runContainerBody(container) {
+  await drainContainer(container);
+  const afterError = await runHooks(container.hooks.after, suiteContext(container), container, 'after');
+  if (afterError) container.run.addError(containerError(container, afterError.error, `${afterError.hook} hook failed: `));
+  container.settled.resolve();
+}
+
+function containerError(container, error, prefix) {
+  const names = container.kind === 'suite' ? container.ancestorNames().concat(container.name) : [];
+  const entry = { suite: names.length ? names.join(' > ') : undefined, ...serializeError(error, prefix) };
+  const file = container.file();
+  if (file) entry.file = file;
+  return entry;
+}
+
+/** Is `child` excluded by `only` filtering inside `container`? (Node 22 documented rules.) */
+function filteredByOnly(container, child) {
+  if (!container.run.onlyMode) return false;
+  if (child.only || child.containsOnly) return false;
+  return childrenAreFiltered(container);
+}
+
+/**
+ * Inside a run in only-mode, the root and file scopes run only `only` children; a suite
+ * marked `only` runs all its children unless some descendant is marked `only` too.
+ */
+function childrenAreFiltered(container) {
+  if (container.kind === 'root' || container.kind === 'file') return true;
+  if (container.containsOnly) return true;
+  if (container.only) return false;
+  return container.parent ? childrenAreFiltered(container.parent) : true;
+}
+
+async function runChild(container, child) {
+  if (container.beforeHookError) {
+    cancelTree(child, `cancelled: ${describeLocation(container)}${container.beforeHookError.hook} hook failed: ` +
+      describeThrown(container.beforeHookError.error), container.beforeHookError.error);
+    return;
+  }
+  if (filteredByOnly(container, child)) {
+    if (child.kind === 'test') recordSkipped(child, "'only' option not set");
+    child.settled.resolve();
+    return;
+  }
+  if (child.kind === 'test') await runTest(child);
+  else await runContainer(child);
+}
+
+function describeLocation(container) {
+  return container.kind === 'suite' ? `suite "${container.name}": ` : '';
+}
+
+async function runContainer(container) {
+  if (container.kind === 'file' && container.loadError) {
+    recordFileLoadFailure(container);
+    return;
+  }
+  if (container.skip) {
+    container.settled.resolve(); // Skipped suites are not tests: Node does not count them.
+    return;
+  }
+  if (container.buildPromise) await container.buildPromise;
+  if (container.buildError) {
+    container.run.addError(containerError(container, container.buildError, 'describe callback failed: '));
+    for (const child of container.children) {
+      cancelTree(child, `cancelled: suite "${container.name}" failed while registering its tests: ` +
+        describeThrown(container.buildError), container.buildError);
+    }
+    container.settled.resolve();
+    return;
+  }
+  await runContainerBody(container);
+}
+
+/** A file that failed to import counts as one failing test, as with `node --test <file>`. */
+function recordFileLoadFailure(scope) {
+  const record = {
+    name: scope.name, suite: undefined, status: 'fail', duration: 0, file: scope.name,
+    error: serializeError(scope.loadError, 'failed to load test file: '),
+    completedAt: new Date().toISOString(),
+  };
+  scope.run.addRecord(record);
+  scope.settled.resolve();
+}
+
+/**
+ * Marks every test below `node` as not run because an enclosing step failed. Skipped and
+ * todo tests keep their status; other tests fail (Node calls them "cancelled").
+ */
+function cancelTree(node, message, cause) {
+  if (node.kind === 'test') {
+    if (node.record) return;
+    if (node.skip) recordSkipped(node, typeof node.skip === 'string' ? node.skip : undefined);
+    else finishRecord(node, 0, node.todo ? 'skip' : 'fail', { message, stack: cause && cause.stack });
+    node.state = 'finished';
+    node.settled.resolve();
+    return;
+  }
+  if (!node.skip) for (const child of node.children) cancelTree(child, message, cause);
+  node.settled.resolve();
+}
+
+function recordSkipped(test, reason) {
+  finishRecord(test, 0, 'skip', null, reason);
+  test.state = 'finished';
+  test.settled.resolve();
+}
+
+/** Builds the report entry for a test and adds it to the run (once per test). */
+function finishRecord(test, duration, status, error, skipReason) {
+  if (test.record) return;
+  const record = { name: test.name, suite: undefined, status, duration: roundMs(duration) };
+  const names = test.ancestorNames();
+  if (names.length) record.suite = names.join(' > ');
+  const file = test.file();
+  if (file) record.file = file;
+  if (error) record.error = error;
+  const todo = test.todoRequested || test.todo;
+  if (todo && !test.skip && !test.skipRequested) {
+    record.todo = true;
+    if (typeof todo === 'string') record.skipReason = todo;
+  }
+  if (skipReason !== undefined) record.skipReason = skipReason;
+  if (test.diagnostics.length) record.diagnostics = test.diagnostics.slice();
+  record.completedAt = new Date().toISOString();
+  test.record = record;
+  test.run.addRecord(record);
+}
+
+/** Runs one test: beforeEach hooks, the body and its subtests (under the timeout), after hooks. */
+async function runTest(test) {
+  if (test.skip) {
+    recordSkipped(test, typeof test.skip === 'string' ? test.skip : undefined);
+    return;
+  }
+  const run = test.run;
+  const start = clock();
+  const context = new TestContext(test);
+  const previous = run.currentTest;
+  run.currentTest = test;
+  test.state = 'running';
+  try {
+    const hookFailure = await runHooks(collectEachHooks(test, 'beforeEach'), context, test, 'beforeEach');
+    if (hookFailure) setTestError(test, hookFailure.error, 'beforeEach hook failed: ');
+    else await runBodyWithTimeout(test, context);
+    const afterFailure = (await runHooks(test.hooks.after, context, test, 'after')) ||
+      (await runHooks(collectEachHooks(test, 'afterEach'), context, test, 'afterEach'));
+    if (afterFailure) setTestError(test, afterFailure.error, `${afterFailure.hook} hook failed: `);
+  } finally {
+    run.currentTest = previous;
+    test.state = 'finished';
+    if (test.abortController) test.abortController.abort();
+  }
+  finishTest(test, clock() - start);
+  test.settled.resolve();
+}
+
+function setTestError(test, error, prefix = '') {
+  if (!test.error) test.error = { cause: error, prefix };
+}
+
+async function runBodyWithTimeout(test, context) {
+  const body = async () => {
+    if (test.fn) await invokeUserFunction(test.fn, context);
+    await drainSubtests(test);
+  };
+  try {
+    await withTimeout(body(), test.timeout, 'test');
+  } catch (error) {
+    setTestError(test, error);
+    if (error && error.failureType === 'testTimeoutFailure') cancelUnfinishedSubtests(test);
+  }
+}
+
+/** Waits for queued subtests, including any queued while waiting. */
+async function drainSubtests(test) {
+  let chain;
+  do {
+    chain = test.subtestChain;
+    await chain;
+  } while (chain !== test.subtestChain);
+}
+
+function cancelUnfinishedSubtests(test) {
+  for (const child of test.children) {
+    cancelTree(child, 'test did not finish before its parent and was cancelled (the parent timed out)');
+  }
+}
+
+function finishTest(test, duration) {
+  const failedSubtests = test.children.filter((child) => child.record && child.record.status === 'fail').length;
+  let error = test.error ? serializeError(test.error.cause, test.error.prefix) : null;
+  if (!error && failedSubtests > 0) {
+    error = { message: `${failedSubtests} subtest${failedSubtests > 1 ? 's' : ''} failed` };
+  }
+  if (test.skipRequested) {
+    finishRecord(test, duration, 'skip', null, typeof test.skipRequested === 'string' ? test.skipRequested : undefined);
+  } else if (test.todo || test.todoRequested) {
+    finishRecord(test, duration, 'skip', error);
+  } else {
+    finishRecord(test, duration, error ? 'fail' : 'pass', error);
+  }
+}
+
+/** beforeEach: outermost first; afterEach: innermost first. */
+function collectEachHooks(test, kind) {
+  const hooks = test.ancestors().flatMap((node) => node.hooks[kind]);
+  return kind === 'afterEach' ? test.ancestors().reverse().flatMap((node) => node.hooks[kind]) : hooks;
+}
+
+/** Runs hooks in order; returns `{ hook, error }` for the first failure (the rest still run). */
+async function runHooks(hooks, context, owner, kind) {
+  let failure = null;
+  for (const hook of hooks) {
+    const timeout = typeof hook.options.timeout === 'number' ? hook.options.timeout : owner.timeout;
+    try {
+      await withTimeout(invokeUserFunction(hook.fn, context), timeout, `${kind} hook`);
+    } catch (error) {
+      if (!failure) failure = { hook: kind, error };
+      if (kind === 'before' || kind === 'beforeEach') break;
+    }
+  }
+  return failure;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subtests and the test context
+// ---------------------------------------------------------------------------------------------
+
+/** Subtests of one test run one at a time, in the order `t.test()` was called. */
+function queueSubtest(parent, node) {
+  if (parent.state === 'finished') {
+    failLateSubtest(node);
+    return;
+  }
+  parent.subtestChain = parent.subtestChain.then(() => runSubtest(parent, node));
+}
+
+async function runSubtest(parent, node) {
+  if (node.state === 'finished' || node.settled.done) return;
+  if (!parent.beforeHooksDone) {
+    parent.beforeHooksDone = true;
+    parent.beforeHookFailure = await runHooks(parent.hooks.before, new TestContext(parent), parent, 'before');
+  }
+  if (parent.beforeHookFailure) {
+    cancelTree(node, `cancelled: before hook of test "${parent.name}" failed: ` +
+      describeThrown(parent.beforeHookFailure.error), parent.beforeHookFailure.error);
+    return;
+  }
+  if (parent.runOnlySubtests && !node.only) {
+    if (node.kind === 'test') recordSkipped(node, "'only' option not set");
+    node.settled.resolve();
+    return;
+  }
+  if (node.kind === 'test') await runTest(node);
+  else await runContainer(node);
+}
+
+function failLateSubtest(node) {
+  if (node.kind !== 'test') return;
+  finishRecord(node, 0, 'fail', { message: 'test could not be started because its parent finished' });
+  node.state = 'finished';
+  node.settled.resolve();
+}
+
+/** The `t` passed to test functions and to beforeEach/afterEach hooks. */
+class TestContext {
+  #test;
+
+  constructor(test) {
+    this.#test = test;
+  }
+
+  get name() {
+    return this.#test.name;
+  }
+
+  get fullName() {
+    return this.#test.ancestorNames().concat(this.#test.name).join(' > ');
+  }
+
+  get signal() {
+    return this.#test.abortController ? this.#test.abortController.signal : undefined;
+  }
+
+  /** Adds a line to the test's `diagnostics` in the report. */
+  diagnostic(message) {
+    this.#test.diagnostics.push(String(message));
+  }
+
+  /** Marks the test skipped (it keeps running; its outcome is ignored). */
+  skip(message) {
+    this.#test.skipRequested = message === undefined ? true : String(message);
+  }
+
+  /** Marks the test todo (it keeps running; a failure is not counted as one). */
+  todo(message) {
+    this.#test.todoRequested = message === undefined ? true : String(message);
+  }
+
+  /** With `true`, subtests without the `only` option are skipped. */
+  runOnly(value) {
+    this.#test.runOnlySubtests = Boolean(value);
+  }
+
+  /** Starts a subtest; resolves when it has finished (never rejects, like Node). */
+  test(...args) {
+    const { name, options, fn } = parseArguments(args);
+    const parent = this.#test;
+    const subtest = new Test(name, parent, parent.run, options, fn);
+    parent.children.push(subtest);
+    queueSubtest(parent, subtest);
+    return subtest.settled.promise;
+  }
+
+  before(fn, options) {
+    addContextHook(this.#test, 'before', fn, options);
+  }
+
+  after(fn, options) {
+    addContextHook(this.#test, 'after', fn, options);
+  }
+
+  beforeEach(fn, options) {
+    addContextHook(this.#test, 'beforeEach', fn, options);
+  }
+
+  afterEach(fn, options) {
+    addContextHook(this.#test, 'afterEach', fn, options);
+  }
+}
+
+function addContextHook(test, kind, fn, options) {
+  if (typeof fn !== 'function') throw new TypeError(`The "fn" argument of t.${kind}() must be a function`);
+  test.hooks[kind].push({ fn, options: options && typeof options === 'object' ? options : {} });
+}
+
+// ---------------------------------------------------------------------------------------------
+// run(): import test files into a fresh run and execute it
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Imports each file URL, then runs every test they registered.
+ *
+ * Each import gets a `daebug-run=<runId>` query so that re-running re-evaluates the test file.
+ * Only the test file itself is re-imported this way: modules it imports (helpers, the app
+ * under test) stay in the page's module cache and are not evaluated again.
+ *
+ * @param {{ files?: string[], timeout?: number, only?: boolean,
+ *           onProgress?: (snapshot: { totals, duration, recentTests }) => void }} [options]
+ * @returns {Promise<{ totals: { pass: number, fail: number, skip: number }, duration: number,
+ *                     tests: object[], errors: object[] }>}
+ */
+export function run(options = {}) {
+  const testRun = new Run(options);
+  return enqueueRun(async () => {
+    registry.activeRun = testRun;
+    try {
+      for (const file of options.files || []) await importTestFile(testRun, String(file));
+    } finally {
+      testRun.collectingScope = testRun.root;
+      registry.activeRun = null;
+    }
+    return executeRun(testRun);
+  });
+}
+
+async function importTestFile(testRun, file) {
+  const scope = new Container('file', file, testRun.root, testRun, {});
+  testRun.root.children.push(scope);
+  testRun.collectingScope = scope;
+  try {
+    await import(cacheBustedUrl(file, testRun.id));
+  } catch (error) {
+    scope.loadError = error;
+  }
+}
+
+function cacheBustedUrl(file, runId) {
+  const base = globalThis.location && globalThis.location.href ? globalThis.location.href : import.meta.url;
+  const url = new URL(file, base);
+  url.searchParams.set('daebug-run', runId);
+  return url.href;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+function withVariants(register) {
+  const api = (...args) => register(args, {});
+  api.skip = (...args) => register(args, { skip: true });
+  api.todo = (...args) => register(args, { todo: true });
+  api.only = (...args) => register(args, { only: true });
+  return api;
+}
+
+/** `test([name][, options][, fn])`; returns a Promise that resolves when the test has run. */
+export const test = withVariants(registerTest);
+export const it = test;
+/** `describe([name][, options][, fn])`; the callback runs at once to collect tests. */
+export const describe = withVariants(registerSuite);
+export const suite = describe;
+
+export const before = (fn, options) => registerHook('before', fn, options);
+export const after = (fn, options) => registerHook('after', fn, options);
+export const beforeEach = (fn, options) => registerHook('beforeEach', fn, options);
+export const afterEach = (fn, options) => registerHook('afterEach', fn, options);
+
+test.test = test;
+test.it = it;
+test.describe = describe;
+test.suite = suite;
+test.before = before;
+test.after = after;
+test.beforeEach = beforeEach;
+test.afterEach = afterEach;
+test.run = run;
+
+export default test;

@@ -1,0 +1,1030 @@
+/**
+ * Daebug browser shim.
+ *
+ * Served as GET /-daebug-shim.js (a classic script injected at the start of every HTML page's
+ * <head>) and, byte for byte, as GET /-daebug-worker-bootstrap.js (the module worker that each page
+ * starts beside itself). This file owns everything that happens inside a realm:
+ *
+ *   - naming the realm (sessionStorage in pages, the `?name=` query in workers);
+ *   - the long-poll loop against /-daebug-channel, evaluating jobs and posting results;
+ *   - compiling code as an async function body that returns the last expression's value;
+ *   - turning values into faithful JSON or readable text (`render`);
+ *   - capturing console calls, uncaught errors and unhandled rejections as background events;
+ *   - in pages: starting the worker realm and restarting it when it misses heartbeats.
+ *
+ * The only global it adds is `globalThis.__daebug`. It must never break the page: every failure is
+ * caught, and nothing but the console methods is patched.
+ */
+(function daebugShim() {
+  'use strict';
+
+  const G = globalThis;
+  if (G.__daebug) return; // injected twice: the first copy is in charge
+
+  const VERSION = '0.1.0';
+  const IS_WORKER = typeof WorkerGlobalScope !== 'undefined' && G instanceof WorkerGlobalScope;
+  const CHANNEL_PATH = '/-daebug-channel';
+  const WORKER_PATH = '/-daebug-worker-bootstrap.js';
+  const RESULT_LIMIT = 100000; // characters of result / error text
+  const EVENT_TEXT_LIMIT = 10000; // characters per event message or stack
+  const EVENT_BUFFER_LIMIT = 500; // events kept per job and between jobs
+  const FLUSH_INTERVAL_MS = 2000;
+  const CONSOLE_LEVELS = ['log', 'info', 'warn', 'error', 'debug'];
+  const NAME_WORDS = ['zen', 'oak', 'fern', 'moss', 'reef', 'dune', 'mist', 'pine', 'lake', 'hill',
+    'tide', 'leaf', 'wave', 'sky', 'rain', 'snow', 'peak', 'glen', 'cove', 'bay', 'elm', 'ash'];
+
+  // Natives captured before page code runs, so page patches (fetch wrappers, fake timers,
+  // mocked Date) neither see nor disturb the shim's own work.
+  const NativeDate = Date;
+  const now = () => NativeDate.now();
+  const isoNow = () => new NativeDate().toISOString();
+  const nativeFetch = typeof G.fetch === 'function' ? G.fetch.bind(G) : null;
+  const setTimer = typeof G.setTimeout === 'function' ? G.setTimeout.bind(G) : () => 0;
+  const setRepeat = typeof G.setInterval === 'function' ? G.setInterval.bind(G) : () => 0;
+  const clearRepeat = typeof G.clearInterval === 'function' ? G.clearInterval.bind(G) : () => {};
+  const sleep = (ms) => new Promise((resolve) => setTimer(resolve, ms));
+  const objectTag = (v) => Object.prototype.toString.call(v);
+  const fnToString = Function.prototype.toString;
+
+  const pageConsole = G.console;
+  const originalConsole = {};
+  if (pageConsole) {
+    for (const level of CONSOLE_LEVELS) {
+      if (typeof pageConsole[level] === 'function') originalConsole[level] = pageConsole[level];
+    }
+  }
+  /** Log through the unwrapped console; used for the shim's own diagnostics only. */
+  function debugLog(...args) {
+    try { originalConsole.debug && originalConsole.debug.apply(pageConsole, ['[daebug]', ...args]); } catch (_) { /* ignore */ }
+  }
+
+  // The shim's own script URL, read from a stack trace, lets us skip shim frames when looking for
+  // the caller of a console method and when cleaning error stacks.
+  const SELF_FILE = (() => {
+    try {
+      if (!IS_WORKER && G.document && G.document.currentScript && G.document.currentScript.src) {
+        return G.document.currentScript.src;
+      }
+      return frameFile(frameLocation(String(new Error().stack).split('\n').find((l) => frameLocation(l))));
+    } catch (_) { return ''; }
+  })();
+  const SERVER_ORIGIN = (() => {
+    try { return new URL(SELF_FILE || G.location.href).origin; } catch (_) { return ''; }
+  })();
+
+  // ─── Realm naming ───────────────────────────────────────────────────────────────────────────
+
+  function twoDigits(n) { return String(n).padStart(2, '0'); }
+
+  /** `<n>-<word>-<HHMM>-<SS>` in local time, e.g. `7-zen-1201-03`. */
+  function generateName(at = new NativeDate()) {
+    const n = 5 + Math.floor(Math.random() * 15);
+    const word = NAME_WORDS[Math.floor(Math.random() * NAME_WORDS.length)];
+    return `${n}-${word}-${twoDigits(at.getHours())}${twoDigits(at.getMinutes())}-${twoDigits(at.getSeconds())}`;
+  }
+
+  function sessionGet(key) {
+    try { return G.sessionStorage.getItem(key); } catch (_) { return null; }
+  }
+
+  /** Page realms keep their name per tab. Same-origin iframes share sessionStorage with the top
+   * page, so frames use their own key to avoid two realms under one name. */
+  function pageRealmName() {
+    let key = 'daebug-name';
+    try { if (G.top !== G.self) key += ':frame:' + G.location.pathname + G.location.search; } catch (_) { /* ignore */ }
+    const stored = sessionGet(key);
+    if (stored) return stored;
+    const name = generateName();
+    try { G.sessionStorage.setItem(key, name); } catch (_) { /* keep it in memory only */ }
+    return name;
+  }
+
+  function workerRealmName() {
+    try {
+      const name = new URLSearchParams(G.location.search).get('name');
+      if (name) return name;
+    } catch (_) { /* ignore */ }
+    return generateName() + '-webworker';
+  }
+
+  const NAME = IS_WORKER ? workerRealmName() : pageRealmName();
+
+  // ─── Readable rendering ─────────────────────────────────────────────────────────────────────
+
+  const MAX_DEPTH = 6;
+  const MAX_ITEMS = 100; // array / map / set entries shown
+  const MAX_PROPS = 200; // object properties shown
+  const MAX_NESTED_STRING = 10000;
+  const BREAK_LENGTH = 72; // longer groups go one entry per line
+  const VOID_ELEMENTS = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+
+  /** True when calling `check` does not throw: a brand check that also works across realms. */
+  function brand(check) {
+    try { check(); return true; } catch (_) { return false; }
+  }
+  const protoGetter = (proto, key) => Object.getOwnPropertyDescriptor(proto, key).get;
+  const typedArrayTagGetter = protoGetter(Object.getPrototypeOf(Int8Array.prototype), Symbol.toStringTag);
+  const arrayBufferLength = protoGetter(ArrayBuffer.prototype, 'byteLength');
+  const regexpSource = protoGetter(RegExp.prototype, 'source');
+  const mapSize = protoGetter(Map.prototype, 'size');
+  const setSize = protoGetter(Set.prototype, 'size');
+
+  /** Readable, node-inspect-like text for any value. Never throws. */
+  function render(value) {
+    try {
+      return inspect(value, { depth: 0, seen: [] });
+    } catch (_) {
+      try { return String(value); } catch (_) { return '[unrenderable]'; }
+    }
+  }
+
+  function inspect(v, ctx) {
+    switch (typeof v) {
+      case 'undefined': return 'undefined';
+      case 'boolean': return String(v);
+      case 'number': return Object.is(v, -0) ? '-0' : String(v);
+      case 'bigint': return `${v}n`;
+      case 'symbol': return symbolText(v);
+      case 'string': return ctx.depth === 0 ? JSON.stringify(v) : quote(v);
+      default: break;
+    }
+    if (v === null) return 'null';
+    if (ctx.seen.includes(v)) return '[Circular]';
+    ctx.seen.push(v);
+    try {
+      return typeof v === 'function' ? inspectFunction(v, ctx) : inspectObject(v, ctx);
+    } finally {
+      ctx.seen.pop();
+    }
+  }
+
+  function symbolText(sym) {
+    try { return Symbol.prototype.toString.call(sym); } catch (_) { return 'Symbol()'; }
+  }
+
+  /** Node-style quoting for strings inside containers: single quotes unless that needs escapes. */
+  function quote(s) {
+    let cut = '';
+    if (s.length > MAX_NESTED_STRING) {
+      cut = `... ${s.length - MAX_NESTED_STRING} more characters`;
+      s = s.slice(0, MAX_NESTED_STRING);
+    }
+    const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+    const escaped = s.replace(/[\\\x00-\x1f\x7f]/g, (c) => {
+      const named = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\b': '\\b', '\f': '\\f', '\\': '\\\\' }[c];
+      return named || '\\x' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+    }).split(q).join('\\' + q);
+    return q + escaped + q + cut;
+  }
+
+  function keyText(key) {
+    if (typeof key === 'symbol') return `[${symbolText(key)}]`;
+    return /^[A-Za-z_$][\w$]*$/.test(key) ? key : quote(key);
+  }
+
+  /** `prefix{ a, b }` on one line when short, otherwise one indented entry per line. */
+  function group(prefix, open, items, close) {
+    if (items.length === 0) return prefix + open + close;
+    const line = items.join(', ');
+    if (prefix.length + line.length <= BREAK_LENGTH && !line.includes('\n')) {
+      return `${prefix}${open} ${line} ${close}`;
+    }
+    return `${prefix}${open}\n${items.map((item) => '  ' + item.split('\n').join('\n  ')).join(',\n')}\n${close}`;
+  }
+
+  function child(value, ctx) {
+    return inspect(value, { depth: ctx.depth + 1, seen: ctx.seen });
+  }
+
+  /** Constructor name from the prototype chain, read without invoking getters. */
+  function constructorName(obj) {
+    let proto;
+    try { proto = Object.getPrototypeOf(obj); } catch (_) { return ''; }
+    for (let hops = 0; proto && hops < 50; hops++) {
+      try {
+        const desc = Object.getOwnPropertyDescriptor(proto, 'constructor');
+        const name = desc && typeof desc.value === 'function' ? desc.value.name : '';
+        if (name && typeof name === 'string') return name;
+        proto = Object.getPrototypeOf(proto);
+      } catch (_) { return ''; }
+    }
+    return '';
+  }
+
+  /** `key: value` entries for own enumerable properties (indices skipped when asked). */
+  function propertyItems(obj, ctx, skipIndices) {
+    let keys;
+    try { keys = Reflect.ownKeys(obj); } catch (_) { return ['<properties unreadable>']; }
+    const items = [];
+    let shown = 0;
+    let hidden = 0;
+    for (const key of keys) {
+      if (skipIndices && typeof key === 'string' && (key === 'length' || /^(0|[1-9]\d*)$/.test(key))) continue;
+      let desc;
+      try { desc = Object.getOwnPropertyDescriptor(obj, key); } catch (_) {
+        items.push(`${keyText(key)}: <unreadable>`);
+        continue;
+      }
+      if (!desc || !desc.enumerable) continue;
+      if (shown >= MAX_PROPS) { hidden++; continue; }
+      shown++;
+      items.push(`${keyText(key)}: ${describeSlot(desc, ctx)}`);
+    }
+    if (hidden) items.push(`... ${hidden} more properties`);
+    return items;
+  }
+
+  /** A property's value, or `[Getter]`-style labels: rendering never runs page getters. */
+  function describeSlot(desc, ctx) {
+    if ('value' in desc) return child(desc.value, ctx);
+    if (desc.get && desc.set) return '[Getter/Setter]';
+    return desc.get ? '[Getter]' : '[Setter]';
+  }
+
+  function inspectFunction(fn, ctx) {
+    let name = '';
+    try { name = typeof fn.name === 'string' ? fn.name : ''; } catch (_) { /* ignore */ }
+    let source = '';
+    try { source = fnToString.call(fn); } catch (_) { /* ignore */ }
+    let text;
+    if (/^class\b/.test(source)) {
+      let base = '';
+      try {
+        const parent = Object.getPrototypeOf(fn);
+        if (typeof parent === 'function' && parent.name) base = ` extends ${parent.name}`;
+      } catch (_) { /* ignore */ }
+      text = `[class ${name || '(anonymous)'}${base}]`;
+    } else {
+      const kind = objectTag(fn).slice(8, -1); // Function, AsyncFunction, GeneratorFunction...
+      text = `[${kind === 'Object' ? 'Function' : kind}${name ? ': ' + name : ' (anonymous)'}]`;
+    }
+    if (ctx.depth > MAX_DEPTH) return text;
+    const props = propertyItems(fn, ctx, false);
+    return props.length ? group(text + ' ', '{', props, '}') : text;
+  }
+
+  function inspectObject(v, ctx) {
+    const tag = objectTag(v);
+    const special = inspectSpecial(v, tag, ctx);
+    if (special !== undefined) return special;
+
+    const isArray = Array.isArray(v);
+    const name = constructorName(v);
+    if (ctx.depth > MAX_DEPTH) return `[${name || (isArray ? 'Array' : 'Object')}]`;
+    if (isArray) return inspectArrayLike(v, ctx, name === 'Array' ? '' : `${name || 'Array'}(${v.length}) `);
+    if (ArrayBuffer.isView(v)) {
+      const typedName = typedArrayTagGetter.call(v);
+      if (typedName) return inspectArrayLike(v, ctx, `${typedName}(${v.length}) `);
+      return `DataView { byteLength: ${v.byteLength}, byteOffset: ${v.byteOffset} }`;
+    }
+    if (tag === '[object Arguments]') return inspectArrayLike(v, ctx, '[Arguments] ');
+    if (brand(() => Map.prototype.has.call(v))) return inspectMap(v, ctx);
+    if (brand(() => Set.prototype.has.call(v))) return inspectSet(v, ctx);
+
+    let proto;
+    try { proto = Object.getPrototypeOf(v); } catch (_) { proto = undefined; }
+    let prefix = '';
+    if (proto === null) prefix = '[Object: null prototype] ';
+    else if (name !== 'Object') prefix = `${name || tag.slice(8, -1)} `;
+    return group(prefix, '{', propertyItems(v, ctx, false), '}');
+  }
+
+  /** Values with a fixed textual form: dates, regexps, errors, DOM nodes, boxed primitives... */
+  function inspectSpecial(v, tag, ctx) {
+    if (brand(() => NativeDate.prototype.getTime.call(v))) {
+      const time = NativeDate.prototype.getTime.call(v);
+      return Number.isNaN(time) ? 'Invalid Date' : `Date(${NativeDate.prototype.toISOString.call(v)})`;
+    }
+    if (brand(() => regexpSource.call(v)) && v !== RegExp.prototype) return RegExp.prototype.toString.call(v);
+    if (isErrorLike(v, tag)) return inspectError(v, ctx);
+    if (isDomNode(v)) return inspectNode(v, ctx);
+    if (tag === '[object NodeList]' || tag === '[object HTMLCollection]') {
+      return inspectArrayLike(v, ctx, `${tag.slice(8, -1)}(${v.length}) `);
+    }
+    if (tag === '[object Window]') return `Window (${safeHref(v)})`;
+    if (tag === '[object Location]') return `Location (${safeHref({ location: v })})`;
+    if (v === G) return `[global ${tag.slice(8, -1)}]`;
+    if (brand(() => Number.prototype.valueOf.call(v))) return `[Number: ${inspect(Number.prototype.valueOf.call(v), ctx)}]`;
+    if (brand(() => String.prototype.valueOf.call(v))) return `[String: ${quote(String.prototype.valueOf.call(v))}]`;
+    if (brand(() => Boolean.prototype.valueOf.call(v))) return `[Boolean: ${Boolean.prototype.valueOf.call(v)}]`;
+    if (brand(() => BigInt.prototype.valueOf.call(v))) return `[BigInt: ${BigInt.prototype.valueOf.call(v)}n]`;
+    if (brand(() => Symbol.prototype.valueOf.call(v))) return `[Symbol: ${symbolText(Symbol.prototype.valueOf.call(v))}]`;
+    if (brand(() => WeakMap.prototype.has.call(v, {}))) return 'WeakMap { <items unknown> }';
+    if (brand(() => WeakSet.prototype.has.call(v, {}))) return 'WeakSet { <items unknown> }';
+    if (typeof WeakRef === 'function' && brand(() => WeakRef.prototype.deref.call(v))) return 'WeakRef { <target unknown> }';
+    if (tag === '[object Promise]' || v instanceof Promise) return 'Promise { <state unknown> }';
+    if (brand(() => arrayBufferLength.call(v))) return `ArrayBuffer { byteLength: ${arrayBufferLength.call(v)} }`;
+    return undefined;
+  }
+
+  function safeHref(win) {
+    try { return String(win.location.href); } catch (_) { return 'cross-origin'; }
+  }
+
+  /** Arrays, typed arrays, NodeLists and arguments: `prefix[ a, b, <2 empty items> ]`. */
+  function inspectArrayLike(list, ctx, prefix) {
+    const items = [];
+    const length = Number(list.length) || 0;
+    let i = 0;
+    let budget = 100000; // index probes, so a huge sparse array can't stall rendering
+    while (i < length && items.length < MAX_ITEMS && budget > 0) {
+      let desc;
+      try { desc = Object.getOwnPropertyDescriptor(list, i); } catch (_) { desc = { value: '<unreadable>' }; }
+      if (!desc) {
+        let holes = 0;
+        while (i < length && budget-- > 0 && !Object.prototype.hasOwnProperty.call(list, i)) { holes++; i++; }
+        items.push(`<${holes} empty item${holes === 1 ? '' : 's'}>`);
+        continue;
+      }
+      items.push(describeSlot(desc, ctx));
+      i++;
+    }
+    if (i < length) items.push(`... ${length - i} more item${length - i === 1 ? '' : 's'}`);
+    if (Array.isArray(list)) items.push(...propertyItems(list, ctx, true));
+    return group(prefix, '[', items, ']');
+  }
+
+  function inspectMap(map, ctx) {
+    const name = constructorName(map) || 'Map';
+    if (ctx.depth > MAX_DEPTH) return `[${name}]`;
+    const size = mapSize.call(map);
+    const items = [];
+    for (const [key, value] of Map.prototype.entries.call(map)) {
+      if (items.length >= MAX_ITEMS) { items.push(`... ${size - MAX_ITEMS} more items`); break; }
+      items.push(`${child(key, ctx)} => ${child(value, ctx)}`);
+    }
+    return group(`${name}(${size}) `, '{', items, '}');
+  }
+
+  function inspectSet(set, ctx) {
+    const name = constructorName(set) || 'Set';
+    if (ctx.depth > MAX_DEPTH) return `[${name}]`;
+    const size = setSize.call(set);
+    const items = [];
+    for (const value of Set.prototype.values.call(set)) {
+      if (items.length >= MAX_ITEMS) { items.push(`... ${size - MAX_ITEMS} more items`); break; }
+      items.push(child(value, ctx));
+    }
+    return group(`${name}(${size}) `, '{', items, '}');
+  }
+
+  function isErrorLike(v, tag) {
+    if (tag === '[object Error]') return true;
+    try { return v instanceof Error; } catch (_) { return false; }
+  }
+
+  /** The error's stack when it names the error, else `Name: message` (plus the stack if any). */
+  function errorHeadline(err) {
+    let head = '';
+    try { head = String(err); } catch (_) { head = ''; }
+    let stack = '';
+    try { stack = typeof err.stack === 'string' ? err.stack : ''; } catch (_) { /* ignore */ }
+    if (!stack) return head || '[error]';
+    if (!head || stack.includes(head)) return stack; // V8 puts "Name: message" on the first line
+    return `${head}\n${stack}`; // Firefox and Safari stacks hold frames only
+  }
+
+  function inspectError(err, ctx) {
+    const text = errorHeadline(err);
+    if (ctx.depth > MAX_DEPTH) return text.split('\n')[0];
+    const items = propertyItems(err, ctx, false).filter((item) => !/^(stack|message): /.test(item));
+    try {
+      const cause = Object.getOwnPropertyDescriptor(err, 'cause');
+      if (cause && !cause.enumerable) items.push(`[cause]: ${describeSlot(cause, ctx)}`);
+    } catch (_) { /* ignore */ }
+    return items.length ? group(text + ' ', '{', items, '}') : text;
+  }
+
+  function isDomNode(v) {
+    try {
+      return typeof v.nodeType === 'number' && typeof v.nodeName === 'string' &&
+        typeof Node !== 'undefined' && v instanceof Node;
+    } catch (_) { return false; }
+  }
+
+  function openingTag(el) {
+    const name = String(el.localName || el.nodeName).toLowerCase();
+    let attrs = '';
+    for (const attr of Array.from(el.attributes || []).slice(0, 20)) {
+      const value = String(attr.value);
+      const shown = value.length > 100 ? value.slice(0, 100) + '…' : value;
+      attrs += ` ${attr.name}="${shown.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`;
+    }
+    return { name, tag: `<${name}${attrs}>` };
+  }
+
+  /** Elements: full outerHTML at top level (cut at 300 chars), `<tag attrs>…</tag>` nested. */
+  function inspectNode(node, ctx) {
+    switch (node.nodeType) {
+      case 1: {
+        if (ctx.depth === 0) {
+          const html = String(node.outerHTML);
+          return html.length <= 300 ? html : `${html.slice(0, 300)}… (${html.length - 300} more characters)`;
+        }
+        const { name, tag } = openingTag(node);
+        if (VOID_ELEMENTS.has(name)) return tag;
+        return node.childNodes && node.childNodes.length ? `${tag}…</${name}>` : `${tag}</${name}>`;
+      }
+      case 2: return `${node.name}="${node.value}"`;
+      case 3: return `#text ${JSON.stringify(String(node.data).slice(0, 200))}`;
+      case 8: return `<!--${String(node.data).slice(0, 200)}-->`;
+      case 9: return `#document (${node.URL})`;
+      case 10: return `<!DOCTYPE ${node.name}>`;
+      case 11: return node.host
+        ? `#shadow-root (${node.mode}) of ${openingTag(node.host).tag}`
+        : `#document-fragment (${node.childNodes.length} nodes)`;
+      default: return `#${String(node.nodeName).replace(/^#/, '')}`;
+    }
+  }
+
+  // ─── Results: faithful JSON or text ─────────────────────────────────────────────────────────
+
+  function cutText(text, limit = RESULT_LIMIT) {
+    if (text.length <= limit) return text;
+    let end = limit;
+    const code = text.charCodeAt(end - 1);
+    if (code >= 0xd800 && code <= 0xdbff) end--; // don't split a surrogate pair
+    return `${text.slice(0, end)}\n… (${text.length - end} more characters cut)`;
+  }
+
+  function isPlainPrototype(proto) {
+    if (proto === null || proto === Object.prototype) return true;
+    // Plain objects from another realm (iframe) have that realm's Object.prototype.
+    try { return Object.getPrototypeOf(proto) === null && constructorName({ __proto__: proto }) === 'Object'; } catch (_) { return false; }
+  }
+
+  /** True when JSON.stringify(v) round-trips to an equal value (see SPEC 3.1). */
+  function isFaithfulJson(v, path = new Set(), depth = 0) {
+    if (v === null) return true;
+    switch (typeof v) {
+      case 'boolean': case 'string': return true;
+      case 'number': return Number.isFinite(v) && !Object.is(v, -0);
+      case 'object': break;
+      default: return false;
+    }
+    if (depth > 500 || path.has(v)) return false;
+    try {
+      const isArray = Array.isArray(v);
+      if (isArray ? constructorName(v) !== 'Array' : !isPlainPrototype(Object.getPrototypeOf(v))) return false;
+      path.add(v);
+      let indices = 0;
+      for (const key of Reflect.ownKeys(v)) {
+        const desc = Object.getOwnPropertyDescriptor(v, key);
+        if (!desc) return false;
+        if (isArray && key === 'length') continue;
+        if (typeof key === 'symbol' || !desc.enumerable) {
+          if (desc.enumerable || isArray) return false;
+          continue; // non-enumerable: JSON and readers ignore it alike
+        }
+        if (isArray) {
+          if (!/^(0|[1-9]\d*)$/.test(key)) return false;
+          indices++;
+        }
+        if (!('value' in desc) || !isFaithfulJson(desc.value, path, depth + 1)) return false;
+      }
+      path.delete(v);
+      return !isArray || indices === v.length; // holes are not faithful
+    } catch (_) {
+      return false;
+    }
+  }
+
+  /** `{ value }` holding a JSON value, or `{ value: text, valueKind: 'text' }`. */
+  function encodeResult(value) {
+    if (isFaithfulJson(value)) {
+      const json = JSON.stringify(value);
+      if (json.length <= RESULT_LIMIT) return { value };
+      return { value: cutText(JSON.stringify(value, null, 2)), valueKind: 'text' };
+    }
+    return { value: cutText(render(value)), valueKind: 'text' };
+  }
+
+  // ─── Compiling code as an async function body ───────────────────────────────────────────────
+
+  const AsyncFunction = (async function () {}).constructor;
+  const MAX_COMPILE_ATTEMPTS = 200;
+  // A suffix starting like this is a statement, not an expression we could return.
+  const STATEMENT_START = /^(?:let|const|var|function|class|if|for|while|do|switch|try|return|throw|export|break|continue|else|catch|finally|case|default|debugger|with|async\s+function|import(?!\s*[(.]))(?![\w$])/;
+  // After a newline or `}` (no explicit `;`), a suffix starting like this continues the previous
+  // statement rather than starting a new one, so splitting there would change the program.
+  const CONTINUES_PREVIOUS = /^(?:[([`+\-*/%=<>&|^?:,.]|!=|in(?![\w$])|instanceof(?![\w$]))/;
+  const LEADING_TRIVIA = /^(?:\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/;
+  const REGEX_AFTER_WORD = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
+
+  /**
+   * A light lexical pass: statement-boundary candidates at bracket depth 0 (just after `;`, a `}`
+   * or a newline), skipping strings, comments, template literals and regex literals; and the end
+   * of the last significant character (so trailing `;` and comments can be left out).
+   */
+  function scanTopLevel(code) {
+    const n = code.length;
+    const splits = [];
+    const stack = []; // '(', '[', '{' or '${' (a template substitution)
+    let i = 0;
+    let lastEnd = 0;
+    let prev = ''; // last significant character class, for regex-vs-division
+    let word = '';
+    const significant = (marker, end) => { prev = marker; lastEnd = end; i = end; };
+    const resumeTemplate = (from) => { // from: just after '`' or a substitution's '}'
+      let j = from;
+      for (; j < n; j++) {
+        if (code[j] === '\\') { j++; continue; }
+        if (code[j] === '`') { significant('`', j + 1); return; }
+        if (code[j] === '$' && code[j + 1] === '{') { stack.push('${'); significant('{', j + 2); return; }
+      }
+      significant('`', n);
+    };
+    while (i < n) {
+      const c = code[i];
+      if (c === '\n' || c === '\u2028' || c === '\u2029') {
+        if (stack.length === 0) splits.push({ pos: i + 1, kind: 'line' });
+        i++;
+      } else if (/\s/.test(c)) {
+        i++;
+      } else if (c === '/' && code[i + 1] === '/') {
+        const end = code.indexOf('\n', i);
+        i = end < 0 ? n : end;
+      } else if (c === '/' && code[i + 1] === '*') {
+        const end = code.indexOf('*/', i + 2);
+        i = end < 0 ? n : end + 2;
+      } else if (c === '"' || c === "'") {
+        let j = i + 1;
+        while (j < n && code[j] !== c && code[j] !== '\n') j += code[j] === '\\' ? 2 : 1;
+        word = '';
+        significant('"', Math.min(j + 1, n));
+      } else if (c === '`') {
+        word = '';
+        resumeTemplate(i + 1);
+      } else if (c === '/' && (prev === '' || '(,=:[!&|?{};+-*%<>~^'.includes(prev) || (prev === 'a' && REGEX_AFTER_WORD.has(word)))) {
+        let j = i + 1;
+        let inClass = false;
+        while (j < n && code[j] !== '\n') {
+          const ch = code[j];
+          if (ch === '\\') { j += 2; continue; }
+          j++;
+          if (ch === '[') inClass = true;
+          else if (ch === ']') inClass = false;
+          else if (ch === '/' && !inClass) break;
+        }
+        while (j < n && /[a-z]/i.test(code[j])) j++;
+        word = '';
+        significant('r', j);
+      } else if (/[\w$\u0080-\uffff]/.test(c)) {
+        let j = i + 1;
+        while (j < n && /[\w$\u0080-\uffff]/.test(code[j])) j++;
+        word = code.slice(i, j);
+        significant('a', j);
+      } else {
+        word = '';
+        if (c === '(' || c === '[' || c === '{') {
+          stack.push(c);
+        } else if (c === ')' || c === ']') {
+          stack.pop();
+        } else if (c === '}') {
+          if (stack.pop() === '${') { resumeTemplate(i + 1); continue; }
+          if (stack.length === 0) splits.push({ pos: i + 1, kind: 'brace' });
+        } else if (c === ';' && stack.length === 0) {
+          splits.push({ pos: i + 1, kind: 'semi' });
+          prev = ';';
+          i++;
+          continue; // a trailing `;` is not significant
+        }
+        significant(c, i + 1);
+      }
+    }
+    return { splits, lastEnd };
+  }
+
+  /**
+   * Compile `code` into an async function returning its value: as one expression if it is one,
+   * else as statements returning the last expression statement's value where that can be found.
+   * Throws SyntaxError when the code does not parse. Never runs the code.
+   */
+  function compile(code, sourceName) {
+    code = String(code);
+    const sourceUrl = sourceName ? `\n//# sourceURL=${sourceName}` : '';
+    try { return new AsyncFunction('return (\n' + code + '\n)' + sourceUrl); } catch (_) { /* not an expression */ }
+    const asStatements = new AsyncFunction(code + '\n' + sourceUrl); // SyntaxError propagates
+
+    const { splits, lastEnd } = scanTopLevel(code);
+    const body = code.slice(0, lastEnd);
+    const tail = code.slice(lastEnd); // only `;`, whitespace and comments
+    const starts = [{ pos: 0, kind: 'semi' }].concat(splits.filter((s) => s.pos < lastEnd));
+    let attempts = 0;
+    for (let k = starts.length - 1; k >= 0 && attempts < MAX_COMPILE_ATTEMPTS; k--) {
+      const { pos, kind } = starts[k];
+      const suffix = body.slice(pos);
+      const head = suffix.replace(LEADING_TRIVIA, '');
+      if (!head || head[0] === '{' || STATEMENT_START.test(head)) continue;
+      if (kind !== 'semi' && CONTINUES_PREVIOUS.test(head) && !/^(?:\+\+|--)/.test(head)) continue;
+      attempts++;
+      const prefix = code.slice(0, pos);
+      let fn;
+      try {
+        fn = new AsyncFunction(prefix + '\n;return (\n' + suffix + '\n);' + tail + sourceUrl);
+        // The prefix must be complete on its own: `if (a)\nb()` must not become `if (a); return b()`.
+        if (pos > 0) new AsyncFunction(prefix);
+      } catch (_) { continue; }
+      return fn;
+    }
+    return asStatements;
+  }
+
+  /** Compile and run `code` with `this` = the global object; resolves to its value. */
+  async function evaluate(code, sourceName) {
+    return compile(code, sourceName).call(G);
+  }
+
+  // ─── Background events ──────────────────────────────────────────────────────────────────────
+
+  /** Event list with a cap: the oldest are dropped and counted in a synthetic notice. */
+  class EventBuffer {
+    constructor() { this.items = []; this.dropped = 0; }
+    push(event) {
+      if (this.items.length >= EVENT_BUFFER_LIMIT) { this.items.shift(); this.dropped++; }
+      this.items.push(event);
+    }
+    get size() { return this.items.length + (this.dropped ? 1 : 0); }
+    snapshot() {
+      if (!this.dropped) return this.items.slice();
+      const notice = { type: 'console', level: 'warn', eventAt: isoNow(),
+        message: `[daebug] ${this.dropped} earlier events were dropped (limit ${EVENT_BUFFER_LIMIT})` };
+      return [notice].concat(this.items);
+    }
+    take() { const all = this.snapshot(); this.items = []; this.dropped = 0; return all; }
+    /** Put back events that could not be sent, ahead of newer ones. */
+    requeue(events) {
+      this.items = events.concat(this.items);
+      while (this.items.length > EVENT_BUFFER_LIMIT) { this.items.shift(); this.dropped++; }
+    }
+  }
+
+  let currentJob = null; // { id, events: EventBuffer, startedAt, ... } while a job runs
+  const background = new EventBuffer();
+  let capturing = false; // re-entrancy guard: events raised while recording one are not recorded
+
+  function recordEvent(build) {
+    if (capturing) return;
+    capturing = true;
+    try {
+      const event = build();
+      if (event) (currentJob ? currentJob.events : background).push(event);
+    } catch (_) {
+      /* a capture failure must never surface in the page */
+    } finally {
+      capturing = false;
+    }
+  }
+
+  /** One console argument: strings raw, faithful JSON compact, anything else rendered. */
+  function formatArg(arg) {
+    if (typeof arg === 'string') return arg;
+    if (isFaithfulJson(arg)) return JSON.stringify(arg);
+    return render(arg);
+  }
+
+  /** Console arguments as one line, honouring %s %d %i %f %o %O %j %c %% in a first string. */
+  function formatConsoleArgs(args) {
+    const rest = Array.from(args);
+    let first = '';
+    if (typeof rest[0] === 'string' && rest.length > 1 && rest[0].includes('%')) {
+      first = rest.shift().replace(/%([sdifoOjc%])/g, (match, spec) => {
+        if (spec === '%') return '%';
+        if (rest.length === 0) return match;
+        const arg = rest.shift();
+        switch (spec) {
+          case 'c': return '';
+          case 'd': case 'i': return typeof arg === 'bigint' ? `${arg}n` : String(Math.trunc(Number(arg)));
+          case 'f': return String(Number(arg));
+          default: return formatArg(arg);
+        }
+      });
+      return [first].concat(rest.map(formatArg)).join(' ');
+    }
+    return rest.map(formatArg).join(' ');
+  }
+
+  function frameLocation(line) {
+    const text = String(line || '').trim();
+    let loc = '';
+    const chrome = /^at (?:.*? \()?(.*?)\)?$/.exec(text);
+    if (chrome && text.startsWith('at ')) loc = chrome[1];
+    else if (text.includes('@')) loc = text.slice(text.lastIndexOf('@') + 1);
+    // eval'd code: "eval at compile (shim.js:1:2), <anonymous>:4:1" — keep the part after the comma.
+    if (loc.includes('eval at ') || loc.includes(' > ')) loc = loc.split(/, | > /).pop();
+    return /:\d+(:\d+)?$/.test(loc) ? loc : '';
+  }
+
+  function frameFile(loc) { return String(loc || '').replace(/(:\d+)+$/, ''); }
+
+  function isShimFrame(line) {
+    const loc = frameLocation(line);
+    return Boolean(SELF_FILE) && frameFile(loc) === SELF_FILE;
+  }
+
+  /** `file:line:col` of the first stack frame outside the shim, origin-relative when same-origin. */
+  function callerLocation() {
+    const lines = String(new Error().stack || '').split('\n');
+    for (const line of lines) {
+      const loc = frameLocation(line);
+      if (!loc || isShimFrame(line)) continue;
+      try {
+        const origin = G.location.origin;
+        if (origin && origin !== 'null' && loc.startsWith(origin + '/')) return loc.slice(origin.length);
+      } catch (_) { /* ignore */ }
+      return loc;
+    }
+    return undefined;
+  }
+
+  function wrapConsole() {
+    if (!pageConsole) return;
+    for (const level of Object.keys(originalConsole)) {
+      const original = originalConsole[level];
+      pageConsole[level] = function daebugConsole(...args) {
+        try {
+          return original.apply(this, args);
+        } finally {
+          recordEvent(() => {
+            const event = { type: 'console', level, eventAt: isoNow(), message: cutText(formatConsoleArgs(args), EVENT_TEXT_LIMIT) };
+            const caller = callerLocation();
+            if (caller) event.caller = caller;
+            return event;
+          });
+        }
+      };
+    }
+  }
+
+  function errorStackOf(err) {
+    try {
+      if (err && (typeof err === 'object' || typeof err === 'function') && isErrorLike(err, objectTag(err))) {
+        return cutText(errorHeadline(err), EVENT_TEXT_LIMIT);
+      }
+    } catch (_) { /* ignore */ }
+    return undefined;
+  }
+
+  function listenForUncaught() {
+    if (typeof G.addEventListener !== 'function') return;
+    const source = IS_WORKER ? 'self.onerror' : 'window.onerror';
+    G.addEventListener('error', (e) => recordEvent(() => {
+      const where = e.filename ? `    at ${e.filename}:${e.lineno}:${e.colno}` : undefined;
+      const message = e.message || (e.error !== undefined ? formatArg(e.error) : 'Unknown error');
+      return { type: 'error', source, eventAt: isoNow(), message: cutText(String(message), EVENT_TEXT_LIMIT),
+        stack: errorStackOf(e.error) || where };
+    }));
+    G.addEventListener('unhandledrejection', (e) => recordEvent(() => {
+      const reason = e.reason;
+      const stack = errorStackOf(reason);
+      const message = stack ? errorHeadline(reason).split('\n')[0] : formatArg(reason);
+      return { type: 'error', source: 'unhandledrejection', eventAt: isoNow(),
+        message: cutText(String(message), EVENT_TEXT_LIMIT), stack };
+    }));
+  }
+
+  // ─── Talking to the server ──────────────────────────────────────────────────────────────────
+
+  function pageHref() {
+    try { return String(G.location.href); } catch (_) { return ''; }
+  }
+
+  function channelUrl(realmName = NAME, href = pageHref()) {
+    const url = new URL(CHANNEL_PATH, SERVER_ORIGIN || undefined);
+    url.searchParams.set('name', realmName);
+    url.searchParams.set('url', href);
+    return url.href;
+  }
+
+  async function postJson(payload, realmName, href) {
+    if (!nativeFetch) throw new Error('fetch is not available');
+    const res = await nativeFetch(channelUrl(realmName, href), {
+      method: 'POST', cache: 'no-store',
+      headers: { 'content-type': 'application/json' },
+      body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+    try { await res.text(); } catch (_) { /* drain only */ }
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  }
+
+  /** Post, retrying a few times so a result survives a brief server hiccup. */
+  async function postWithRetry(payload, attempts = 4) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      try { await postJson(payload); return true; } catch (_) { await sleep(500 * 2 ** attempt); }
+    }
+    return false;
+  }
+
+  function flushBackground() {
+    if (background.size === 0 || currentJob) return;
+    const events = background.take();
+    postJson({ type: 'background-flush', events, reportedAt: isoNow() }).catch(() => background.requeue(events));
+  }
+
+  /** Last-chance flush when the page goes away; sendBeacon survives the unload. */
+  function beaconBackground() {
+    try {
+      if (background.size === 0 || !G.navigator || typeof G.navigator.sendBeacon !== 'function') return;
+      const body = JSON.stringify({ type: 'background-flush', events: background.take(), reportedAt: isoNow() });
+      G.navigator.sendBeacon(channelUrl(), new Blob([body], { type: 'application/json' }));
+    } catch (_) { /* ignore */ }
+  }
+
+  // ─── Jobs ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Error text for a failed job: the stack without shim frames, or the thrown value rendered. */
+  function failureText(err) {
+    const tag = (() => { try { return objectTag(err); } catch (_) { return ''; } })();
+    if (err === null || (typeof err !== 'object' && typeof err !== 'function') || !isErrorLike(err, tag)) {
+      return cutText(render(err));
+    }
+    const lines = errorHeadline(err).split('\n');
+    const kept = lines.filter((line, index) => index === 0 || !isShimFrame(line));
+    return cutText(kept.join('\n'));
+  }
+
+  /** Progress while a job runs: on new events (at most once a second) or every 5 s regardless. */
+  function progressTick(job) {
+    const elapsed = now() - job.startedAt;
+    if (elapsed < 1000 || job.progressInFlight) return;
+    const hasNew = job.events.size > job.reportedCount || job.events.dropped !== job.reportedDropped;
+    if (!hasNew && now() - job.lastProgressAt < 5000) return;
+    job.reportedCount = job.events.size;
+    job.reportedDropped = job.events.dropped;
+    job.lastProgressAt = now();
+    job.progressInFlight = postJson({ type: 'job-progress', jobId: job.id, backgroundEvents: job.events.snapshot(), elapsed })
+      .catch(() => {})
+      .then(() => { job.progressInFlight = null; });
+  }
+
+  async function runJob(code, jobId) {
+    const job = { id: jobId, events: new EventBuffer(), startedAt: now(), lastProgressAt: now(),
+      reportedCount: 0, reportedDropped: 0, progressInFlight: null };
+    flushBackground(); // earlier events belong before this job's
+    currentJob = job;
+    const ticker = setRepeat(() => progressTick(job), 1000);
+    let outcome;
+    let fn = null;
+    try {
+      fn = compile(code, `daebug-job-${jobId || 'x'}.js`);
+    } catch (syntaxError) {
+      outcome = { ok: false, error: cutText(String(syntaxError)) }; // its stack is all shim frames
+    }
+    if (fn) {
+      try {
+        const encoded = encodeResult(await fn.call(G));
+        // Copy JSON values now: page code may mutate the object while the result is posted.
+        if (!encoded.valueKind) encoded.value = JSON.parse(JSON.stringify(encoded.value));
+        outcome = Object.assign({ ok: true }, encoded);
+      } catch (err) {
+        outcome = { ok: false, error: failureText(err) };
+      }
+    }
+    clearRepeat(ticker);
+    if (job.progressInFlight) await job.progressInFlight; // keep progress before the result
+    currentJob = null;
+    outcome.jobId = jobId;
+    outcome.backgroundEvents = job.events.snapshot();
+    await postWithRetry(JSON.stringify(outcome));
+  }
+
+  /** The long-poll loop: never throws, backs off on errors, no idle sleeps between jobs. */
+  async function pollLoop() {
+    let backoff = 0;
+    let quickEmpties = 0;
+    for (;;) {
+      try {
+        if (!nativeFetch) return;
+        const started = now();
+        const res = await nativeFetch(channelUrl(), { cache: 'no-store' });
+        if (!res.ok) { try { await res.text(); } catch (_) { /* drain */ } throw new Error(`HTTP ${res.status}`); }
+        const code = await res.text();
+        const jobId = res.headers.get('x-job-id');
+        backoff = 0;
+        if (!code && !jobId) {
+          // A server that answers instantly instead of long-polling must not make us spin.
+          quickEmpties = now() - started < 100 ? quickEmpties + 1 : 0;
+          if (quickEmpties >= 5) await sleep(250);
+          continue;
+        }
+        quickEmpties = 0;
+        await runJob(code, jobId);
+      } catch (_) {
+        backoff = backoff ? Math.min(backoff * 2, 5000) : 500;
+        await sleep(backoff);
+      }
+    }
+  }
+
+  // ─── Worker realm (started and watched by the page) ─────────────────────────────────────────
+
+  const workerState = { worker: null, name: NAME + '-webworker', timeoutMs: 20000 };
+
+  function heartbeatTimeoutMs() {
+    const configured = Number(sessionGet('daebug-heartbeat-ms'));
+    return configured > 0 ? configured : 20000;
+  }
+
+  function startWorker() {
+    if (typeof G.Worker !== 'function') return;
+    let worker;
+    try {
+      const url = new URL(WORKER_PATH + '?name=' + encodeURIComponent(workerState.name), SERVER_ORIGIN || undefined);
+      worker = new G.Worker(url.href, { type: 'module' });
+    } catch (err) {
+      debugLog('could not start the worker realm:', err);
+      return;
+    }
+    workerState.worker = worker;
+    workerState.startedAt = now();
+    worker.addEventListener('message', (e) => {
+      if (e.data && typeof e.data === 'object' && e.data.__daebug === 'pong') {
+        workerState.lastPongAt = now();
+        workerState.pingSince = null;
+        workerState.restarts = 0;
+        e.stopImmediatePropagation();
+      }
+    });
+    worker.addEventListener('error', (e) => {
+      // Errors inside the worker are captured by the worker realm itself; keep them out of the
+      // page's window.onerror. A load failure is only worth a debug line.
+      e.preventDefault();
+      if (!(e instanceof G.ErrorEvent) || !e.message) debugLog('the worker realm failed to load:', workerState.name);
+    });
+  }
+
+  /** Every ~2 s: ping, and restart the worker if a ping has gone unanswered for too long. */
+  function heartbeatTick(intervalMs) {
+    const state = workerState;
+    if (!state.worker) return;
+    const t = now();
+    // Our own timer ran late (page blocked or throttled): the pong may be queued, not missing.
+    if (state.lastTickAt && t - state.lastTickAt > intervalMs * 3) state.pingSince = null;
+    state.lastTickAt = t;
+    const limit = Math.min(state.timeoutMs * 2 ** (state.restarts || 0), 300000);
+    if (state.pingSince !== null && state.pingSince !== undefined && t - state.pingSince > limit) {
+      const duration = t - (state.lastPongAt || state.startedAt);
+      try { state.worker.terminate(); } catch (_) { /* ignore */ }
+      state.worker = null;
+      state.pingSince = null;
+      state.restarts = (state.restarts || 0) + 1;
+      startWorker();
+      postJson({ type: 'worker-timeout', duration }, state.name).catch(() => {});
+      return;
+    }
+    if (state.pingSince === null || state.pingSince === undefined) state.pingSince = t;
+    try { state.worker.postMessage({ __daebug: 'ping' }); } catch (_) { /* ignore */ }
+  }
+
+  function startWorkerRealm() {
+    workerState.timeoutMs = heartbeatTimeoutMs();
+    startWorker();
+    if (!workerState.worker) return;
+    const intervalMs = Math.max(100, Math.min(2000, workerState.timeoutMs / 4));
+    setRepeat(() => { try { heartbeatTick(intervalMs); } catch (_) { /* ignore */ } }, intervalMs);
+  }
+
+  /** Inside the worker: answer pings at once (even while a job awaits) and hide them from user code. */
+  function answerPings() {
+    if (typeof G.addEventListener !== 'function') return;
+    G.addEventListener('message', (e) => {
+      if (e.data && typeof e.data === 'object' && e.data.__daebug === 'ping') {
+        e.stopImmediatePropagation();
+        try { G.postMessage({ __daebug: 'pong' }); } catch (_) { /* ignore */ }
+      }
+    });
+  }
+
+  // ─── Start ──────────────────────────────────────────────────────────────────────────────────
+
+  const api = {
+    name: NAME,
+    version: VERSION,
+    kind: IS_WORKER ? 'worker' : 'page',
+    render,
+    compile,
+    evaluate,
+    encodeResult,
+    formatConsoleArgs,
+    get worker() { return workerState.worker; },
+    get heartbeatTimeoutMs() { return workerState.timeoutMs; },
+  };
+  if (IS_WORKER) api.mainPage = NAME.endsWith('-webworker') ? NAME.slice(0, -'-webworker'.length) : '';
+  Object.defineProperty(G, '__daebug', { value: Object.freeze(api), configurable: true, enumerable: false, writable: false });
+
+  try {
+    wrapConsole();
+    listenForUncaught();
+    setRepeat(() => { try { flushBackground(); } catch (_) { /* ignore */ } }, FLUSH_INTERVAL_MS);
+    if (IS_WORKER) {
+      answerPings();
+      postJson({ type: 'worker-init', mainPage: api.mainPage }).catch(() => {}).then(pollLoop);
+    } else {
+      if (typeof G.addEventListener === 'function') G.addEventListener('pagehide', beaconBackground);
+      pollLoop();
+      startWorkerRealm();
+    }
+  } catch (err) {
+    debugLog('shim failed to start:', err);
+  }
+})();

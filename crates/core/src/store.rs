@@ -1,0 +1,188 @@
+//! Safe writes to files an agent may be editing at the same time (SPEC 3.4).
+//!
+//! Every edit is a read-modify-write under a per-file lock: read, apply a pure edit, write a
+//! temporary file in the same directory, check the file did not change meanwhile (redo the edit
+//! on the new content if it did), rename over it. Appends that reach the old file in the instant
+//! between that check and the rename are caught by re-reading the replaced file through the
+//! handle we kept, and re-appended: an agent's text is never lost.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a replaced file is watched for late appends through a handle opened before the
+/// rename.
+const LATE_APPEND_GRACE: Duration = Duration::from_millis(250);
+
+/// A per-file locking writer. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Store {
+    locks: Arc<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>>,
+}
+
+/// What an edit closure decided.
+pub enum Edit<R> {
+    /// Write this text; return the value.
+    Write(String, R),
+    /// Leave the file as it is; return the value.
+    Keep(R),
+}
+
+impl Store {
+    pub fn new() -> Store {
+        Store::default()
+    }
+
+    fn lock_for(&self, path: &Path) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(path.to_path_buf()).or_default().clone()
+    }
+
+    /// Read the file (`None` when it does not exist).
+    pub fn read(&self, path: &Path) -> io::Result<Option<String>> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Apply `edit` to the current content of an existing file. `edit` may run more than once
+    /// (when the file changes under it), so it must be a pure function of its input. Returns
+    /// `Ok(None)` when the file does not exist.
+    pub fn edit<R>(&self, path: &Path, mut edit: impl FnMut(&str) -> Edit<R>) -> io::Result<Option<R>> {
+        let lock = self.lock_for(path);
+        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let mut file = match File::open(path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let mut before = Vec::new();
+            file.read_to_end(&mut before)?;
+            let text = String::from_utf8_lossy(&before);
+            let (new_text, result) = match edit(&text) {
+                Edit::Keep(r) => return Ok(Some(r)),
+                Edit::Write(t, r) => (t, r),
+            };
+            let temp = write_temp(path, new_text.as_bytes())?;
+            // Changed since we read it? Then redo the edit on what is there now.
+            if std::fs::read(path).ok().as_deref() != Some(&before[..]) {
+                drop(temp);
+                continue;
+            }
+            temp.persist(path).map_err(|e| e.error)?;
+            recover_late_appends(path, file, before.len() as u64, true)?;
+            return Ok(Some(result));
+        }
+    }
+
+    /// Create the file with `content` unless it exists. Returns whether it was created.
+    pub fn create_new(&self, path: &Path, content: &str) -> io::Result<bool> {
+        let lock = self.lock_for(path);
+        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(mut f) => {
+                f.write_all(content.as_bytes())?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replace the whole file (server-owned files such as the registry), atomically.
+    pub fn write(&self, path: &Path, content: &str) -> io::Result<()> {
+        let lock = self.lock_for(path);
+        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_temp(path, content.as_bytes())?.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new().prefix(".daebug-").suffix(".tmp").tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = temp.as_file().set_permissions(meta.permissions());
+    }
+    Ok(temp)
+}
+
+/// Text appended to the replaced file after we read it (through a handle opened before our
+/// rename) is appended to the new file. Checked now and once more after a short grace period.
+fn recover_late_appends(path: &Path, mut old: File, read_len: u64, schedule_recheck: bool) -> io::Result<()> {
+    let len = old.metadata()?.len();
+    let mut known = read_len;
+    if len > read_len {
+        let mut extra = Vec::new();
+        old.seek(SeekFrom::Start(read_len))?;
+        old.read_to_end(&mut extra)?;
+        known = read_len + extra.len() as u64;
+        tracing::debug!(path = %path.display(), bytes = extra.len(), "re-appending text written to the replaced log");
+        let mut f = std::fs::OpenOptions::new().append(true).open(path)?;
+        f.write_all(&extra)?;
+    }
+    if schedule_recheck {
+        let path = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("daebug-late-append".into())
+            .spawn(move || {
+                std::thread::sleep(LATE_APPEND_GRACE);
+                if let Err(e) = recover_late_appends(&path, old, known, false) {
+                    tracing::debug!(path = %path.display(), error = %e, "late-append check failed");
+                }
+            })
+            .ok();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_and_keep() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.md");
+        let s = Store::new();
+        assert!(s.edit(&p, |_| Edit::Keep(())).unwrap().is_none());
+        assert!(s.create_new(&p, "one\n").unwrap());
+        assert!(!s.create_new(&p, "two\n").unwrap());
+        s.edit(&p, |t| Edit::Write(format!("{t}two\n"), ())).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\ntwo\n");
+        // No temp files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn edit_is_redone_when_the_file_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.md");
+        std::fs::write(&p, "a\n").unwrap();
+        let s = Store::new();
+        let mut first = true;
+        s.edit(&p, |t| {
+            if first {
+                first = false;
+                // The agent saves while we are editing.
+                std::fs::write(&p, "a\nagent\n").unwrap();
+            }
+            Edit::Write(format!("server\n{t}"), ())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "server\na\nagent\n");
+    }
+}
