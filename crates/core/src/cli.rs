@@ -33,7 +33,9 @@ pub struct Cli {
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if v.is_finite() && v > 0.0 && v <= 86_400.0 {
         Ok(v)
     } else {
@@ -47,7 +49,10 @@ pub fn main(args: Vec<String>, command_name: &str) -> i32 {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind::*;
-            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
                 return 0;
             }
@@ -64,7 +69,10 @@ pub fn main(args: Vec<String>, command_name: &str) -> i32 {
         allowed_hosts: cli.allowed_hosts,
         command_name: command_name.to_string(),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("daebug: cannot start the runtime: {e}");
@@ -90,5 +98,9 @@ fn one_line(msg: &str) -> String {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DAEBUG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

@@ -16,28 +16,49 @@ pub const NODE_DEFAULT_PATTERNS: &[&str] = &[
 ];
 
 /// Directories never searched.
-const SKIPPED_DIRS: &[&str] = &["node_modules", ".git", "dist", "build", "out", "coverage", "target", ".next", ".svelte-kit", "daebug"];
+const SKIPPED_DIRS: &[&str] = &[
+    "node_modules",
+    ".git",
+    "dist",
+    "build",
+    "out",
+    "coverage",
+    "target",
+    ".next",
+    ".svelte-kit",
+    "daebug",
+];
 /// Files found at most.
 const MAX_FILES: usize = 5000;
 
 /// URL paths (`/tests/a.test.js`) of the test files under `root`, sorted.
 pub fn discover(root: &Path, files: &[String], exclude: &[String]) -> Result<Vec<String>, String> {
     let patterns: Vec<String> = if files.is_empty() {
-        NODE_DEFAULT_PATTERNS.iter().map(|s| s.to_string()).collect()
+        NODE_DEFAULT_PATTERNS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         files.to_vec()
     };
     let include = build(&patterns)?;
     let exclude = build(exclude)?;
     let mut out = Vec::new();
-    let walker = walkdir::WalkDir::new(root).follow_links(false).into_iter().filter_entry(|e| {
-        e.depth() == 0 || !(e.file_type().is_dir() && SKIPPED_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
-    });
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir()
+                    && SKIPPED_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+        });
     for entry in walker.flatten() {
         if !entry.file_type().is_file() {
             continue;
         }
-        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
         let rel = rel.to_string_lossy().replace('\\', "/");
         if include.is_match(&rel) && !exclude.is_match(&rel) {
             out.push(format!("/{rel}"));
@@ -71,14 +92,39 @@ mod tests {
     fn default_patterns_and_exclusions() {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
-        for f in ["a.test.js", "src/b-test.mjs", "src/c_test.cjs", "test-d.js", "test/e.js", "test/deep/f.mjs", "node_modules/x/g.test.js", "dist/h.test.js", "src/app.js", "test.js"] {
+        for f in [
+            "a.test.js",
+            "src/b-test.mjs",
+            "src/c_test.cjs",
+            "test-d.js",
+            "test/e.js",
+            "test/deep/f.mjs",
+            "node_modules/x/g.test.js",
+            "dist/h.test.js",
+            "src/app.js",
+            "test.js",
+        ] {
             let p = r.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "").unwrap();
         }
         let found = discover(r, &[], &[]).unwrap();
-        assert_eq!(found, vec!["/a.test.js", "/src/b-test.mjs", "/src/c_test.cjs", "/test-d.js", "/test.js", "/test/deep/f.mjs", "/test/e.js"]);
-        assert_eq!(discover(r, &["src/**/*.mjs".into()], &[]).unwrap(), vec!["/src/b-test.mjs"]);
+        assert_eq!(
+            found,
+            vec![
+                "/a.test.js",
+                "/src/b-test.mjs",
+                "/src/c_test.cjs",
+                "/test-d.js",
+                "/test.js",
+                "/test/deep/f.mjs",
+                "/test/e.js"
+            ]
+        );
+        assert_eq!(
+            discover(r, &["src/**/*.mjs".into()], &[]).unwrap(),
+            vec!["/src/b-test.mjs"]
+        );
         assert_eq!(discover(r, &[], &["test/**".into()]).unwrap().len(), 5);
         assert!(discover(r, &["../**/*.js".into()], &[]).is_err());
     }

@@ -25,9 +25,19 @@ use tokio::sync::{mpsc, watch, Notify};
 /// Something a host may want to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    RealmConnected { name: String, context: String },
-    JobFinished { realm: String, ok: bool, duration_ms: u64 },
-    Diagnostic { realm: String, message: String },
+    RealmConnected {
+        name: String,
+        context: String,
+    },
+    JobFinished {
+        realm: String,
+        ok: bool,
+        duration_ms: u64,
+    },
+    Diagnostic {
+        realm: String,
+        message: String,
+    },
 }
 
 pub type Reporter = Arc<dyn Fn(&Notice) + Send + Sync>;
@@ -125,9 +135,13 @@ impl Realm {
 
     fn state(&self) -> RealmState {
         if let Some(since) = &self.gone_since {
-            RealmState::Gone { since: since.clone() }
+            RealmState::Gone {
+                since: since.clone(),
+            }
         } else if self.current.is_some() {
-            RealmState::Executing { queued: self.queue.len() }
+            RealmState::Executing {
+                queued: self.queue.len(),
+            }
         } else if !self.queue.is_empty() {
             RealmState::Queued(self.queue.len())
         } else {
@@ -185,7 +199,13 @@ impl Engine {
     /// An engine for `opts.root`. Nothing runs until [`Engine::start`].
     pub fn new(opts: Options) -> std::io::Result<Engine> {
         let root = std::fs::canonicalize(&opts.root).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("root {} is not a readable directory: {e}", opts.root.display()))
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "root {} is not a readable directory: {e}",
+                    opts.root.display()
+                ),
+            )
         })?;
         if !root.is_dir() {
             return Err(std::io::Error::new(
@@ -223,10 +243,17 @@ impl Engine {
     /// Must be called inside a Tokio runtime.
     pub fn start(&self) -> std::io::Result<()> {
         self.write_registry();
-        let watcher = Watcher::start(&self.inner.root, self.inner.sync_tx.clone())
-            .map_err(|e| std::io::Error::other(format!("cannot watch {}: {e}", self.inner.root.display())))?;
+        let watcher =
+            Watcher::start(&self.inner.root, self.inner.sync_tx.clone()).map_err(|e| {
+                std::io::Error::other(format!("cannot watch {}: {e}", self.inner.root.display()))
+            })?;
         *self.inner.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(watcher);
-        let rx = self.inner.sync_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let rx = self
+            .inner
+            .sync_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let mut tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(rx) = rx {
             let me = self.clone();
@@ -288,13 +315,30 @@ impl Engine {
         for n in notifies {
             n.notify_waiters();
         }
-        self.inner.watcher.lock().unwrap_or_else(|e| e.into_inner()).take();
-        for t in self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        self.inner
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        for t in self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
-        let text = registry::render_down(&self.inner.started_at, &now_hms(), &self.inner.opts.restart_command);
+        let text = registry::render_down(
+            &self.inner.started_at,
+            &now_hms(),
+            &self.inner.opts.restart_command,
+        );
         if let Err(e) = self.inner.store.write(&self.inner.registry_path, &text) {
-            tracing::warn!("could not rewrite {}: {e}", self.inner.registry_path.display());
+            tracing::warn!(
+                "could not rewrite {}: {e}",
+                self.inner.registry_path.display()
+            );
         }
         self.request_shutdown();
     }
@@ -337,14 +381,22 @@ impl Engine {
     /// in it, update the registry.
     fn on_appeared(&self, key: &str, created: bool) {
         let Some((name, log, subject, context)) = self.with_realm(key, |r| {
-            let context = if r.is_worker() { format!("worker of {}", r.main_page_name()) } else { r.url.clone() };
+            let context = if r.is_worker() {
+                format!("worker of {}", r.main_page_name())
+            } else {
+                r.url.clone()
+            };
             (r.name.clone(), r.log.clone(), r.subject(), context)
         }) else {
             return;
         };
         if created {
             let now = now_hms();
-            let ctx = LogContext { realm: &name, subject: &subject, now: &now };
+            let ctx = LogContext {
+                realm: &name,
+                subject: &subject,
+                now: &now,
+            };
             let content = format!("{}{}", edit::title_and_guide(ctx), edit::footer());
             if let Err(e) = self.inner.store.create_new(&log, &content) {
                 tracing::warn!("could not create {}: {e}", log.display());
@@ -381,14 +433,25 @@ impl Engine {
             // The shim polls only between jobs: a job still running means the realm reloaded
             // (or its worker restarted) and the job's result is lost.
             let abandoned = realm.current.take();
-            (key, appeared, created, realm.notify.clone(), realm.poll_gen, abandoned)
+            (
+                key,
+                appeared,
+                created,
+                realm.notify.clone(),
+                realm.poll_gen,
+                abandoned,
+            )
         };
-        let _guard = PollGuard { engine: self, key: &key };
+        let _guard = PollGuard {
+            engine: self,
+            key: &key,
+        };
         if appeared {
             self.on_appeared(&key, created);
         }
         if let Some(run) = abandoned {
-            let message = "The realm reloaded or restarted before this job finished; its result is lost.";
+            let message =
+                "The realm reloaded or restarted before this job finished; its result is lost.";
             self.finish(&key, run, Outcome::Error(message.into()), None);
         }
         let deadline = tokio::time::Instant::now() + self.inner.opts.long_poll;
@@ -407,7 +470,10 @@ impl Engine {
                     return None; // a newer poll from the same realm took over
                 }
                 realm.queue.pop_front().map(|job| {
-                    let handout = JobHandout { id: job.id.clone(), code: job.code.clone() };
+                    let handout = JobHandout {
+                        id: job.id.clone(),
+                        code: job.code.clone(),
+                    };
                     realm.current = Some(Running {
                         job,
                         started: Instant::now(),
@@ -474,9 +540,11 @@ impl Engine {
         }
         let fate = {
             let mut st = self.state();
-            let matches_current = st.realms.get(key).and_then(|r| r.current.as_ref()).is_some_and(|run| {
-                result.job_id.as_deref().is_none_or(|id| id == run.job.id)
-            });
+            let matches_current = st
+                .realms
+                .get(key)
+                .and_then(|r| r.current.as_ref())
+                .is_some_and(|run| result.job_id.as_deref().is_none_or(|id| id == run.job.id));
             if matches_current {
                 let realm = st.realms.get_mut(key).expect("checked");
                 realm.touch();
@@ -515,7 +583,9 @@ impl Engine {
 
     /// Write a finished job's reply (or a diagnostic, when its placeholder is gone).
     fn finish(&self, key: &str, run: Running, outcome: Outcome, events: Option<Vec<BgEvent>>) {
-        let Some((name, log)) = self.with_realm(key, |r| (r.name.clone(), r.log.clone())) else { return };
+        let Some((name, log)) = self.with_realm(key, |r| (r.name.clone(), r.log.clone())) else {
+            return;
+        };
         let duration_ms = run.started.elapsed().as_millis() as u64;
         let ok = outcome.is_ok();
         let events = match events {
@@ -541,21 +611,32 @@ impl Engine {
             self.diagnostic(key, &message);
         }
         self.write_registry();
-        self.report(Notice::JobFinished { realm: name, ok, duration_ms });
+        self.report(Notice::JobFinished {
+            realm: name,
+            ok,
+            duration_ms,
+        });
     }
 
     fn on_progress(&self, key: &str, job_id: Option<String>, events: Vec<WireEvent>) {
         let events = self.convert(key, events);
         let update = {
             let mut st = self.state();
-            let Some(realm) = st.realms.get_mut(key) else { return };
+            let Some(realm) = st.realms.get_mut(key) else {
+                return;
+            };
             realm.last_seen = Instant::now();
             let log = realm.log.clone();
             match realm.current.as_mut() {
                 Some(run) if job_id.as_deref().is_none_or(|id| id == run.job.id) => {
                     run.events = events;
                     run.last_refresh = Instant::now();
-                    Some((log, run.job.code.clone(), run.started.elapsed().as_secs(), run.events.clone()))
+                    Some((
+                        log,
+                        run.job.code.clone(),
+                        run.started.elapsed().as_secs(),
+                        run.events.clone(),
+                    ))
                 }
                 _ => None,
             }
@@ -582,7 +663,10 @@ impl Engine {
 
     fn on_worker_timeout(&self, key: &str, duration_ms: Option<u64>) {
         let ms = duration_ms.unwrap_or(0);
-        self.diagnostic(key, &format!("Worker did not answer for {ms}ms; restarted it."));
+        self.diagnostic(
+            key,
+            &format!("Worker did not answer for {ms}ms; restarted it."),
+        );
         let run = self.with_realm(key, |r| r.current.take()).flatten();
         if let Some(run) = run {
             let message = format!("The worker stopped answering (no heartbeat for {ms}ms) and was restarted; this job's result is lost.");
@@ -592,10 +676,15 @@ impl Engine {
 
     /// Write a diagnostic into the realm's log, and tell the host.
     pub fn diagnostic(&self, key: &str, message: &str) {
-        let Some((name, log)) = self.with_realm(key, |r| (r.name.clone(), r.log.clone())) else { return };
+        let Some((name, log)) = self.with_realm(key, |r| (r.name.clone(), r.log.clone())) else {
+            return;
+        };
         let section = render_diagnostic(&name, &now_hms(), message);
         self.edit_log(&log, |t| Some(edit::insert_above_footer(t, &section)));
-        self.report(Notice::Diagnostic { realm: name, message: message.lines().next().unwrap_or("").to_string() });
+        self.report(Notice::Diagnostic {
+            realm: name,
+            message: message.lines().next().unwrap_or("").to_string(),
+        });
     }
 
     /// Apply a pure edit to a log. `Some(true)` written, `Some(false)` the edit found nothing to
@@ -644,7 +733,13 @@ impl Engine {
             return;
         }
         if path == self.inner.log_dir {
-            if let Some(w) = self.inner.watcher.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            if let Some(w) = self
+                .inner
+                .watcher
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
                 w.watch_log_dir(&self.inner.log_dir);
             }
             let keys: HashSet<String> = self.state().realms.keys().cloned().collect();
@@ -657,12 +752,20 @@ impl Engine {
             }
             return;
         }
-        let Some(key) = names::key_of_log(path) else { return };
-        let Some((name, log, subject, busy)) = self.with_realm(&key, |r| (r.name.clone(), r.log.clone(), r.subject(), r.busy())) else {
+        let Some(key) = names::key_of_log(path) else {
+            return;
+        };
+        let Some((name, log, subject, busy)) = self.with_realm(&key, |r| {
+            (r.name.clone(), r.log.clone(), r.subject(), r.busy())
+        }) else {
             return;
         };
         let now = now_hms();
-        let ctx = LogContext { realm: &name, subject: &subject, now: &now };
+        let ctx = LogContext {
+            realm: &name,
+            subject: &subject,
+            now: &now,
+        };
         let jobs = self.inner.store.edit(&log, |text| {
             let synced = edit::sync(text, ctx, busy);
             match synced.text {
@@ -683,7 +786,11 @@ impl Engine {
         }
         let jobs: Vec<Job> = jobs
             .into_iter()
-            .map(|j| Job { id: self.next_job_id(), code: j.code, agent: j.agent })
+            .map(|j| Job {
+                id: self.next_job_id(),
+                code: j.code,
+                agent: j.agent,
+            })
             .collect();
         let notify = self.with_realm(&key, |r| {
             r.queue.extend(jobs);
@@ -723,13 +830,22 @@ impl Engine {
                         let run = realm.current.take().expect("checked");
                         st.late.insert(
                             run.job.id.clone(),
-                            LateJob { realm_key: key.clone(), started: run.started, started_at: realm.last_activity_at.clone() },
+                            LateJob {
+                                realm_key: key.clone(),
+                                started: run.started,
+                                started_at: realm.last_activity_at.clone(),
+                            },
                         );
                         st.late_order.push_back(run.job.id.clone());
                         timed_out.push((key.clone(), run));
                     } else if run.last_refresh.elapsed() >= REFRESH_EVERY {
                         run.last_refresh = Instant::now();
-                        refresh.push((realm.log.clone(), run.job.code.clone(), run.started.elapsed().as_secs(), run.events.clone()));
+                        refresh.push((
+                            realm.log.clone(),
+                            run.job.code.clone(),
+                            run.started.elapsed().as_secs(),
+                            run.events.clone(),
+                        ));
                     }
                 } else if realm.polling == 0
                     && realm.gone_since.is_none()
@@ -774,13 +890,21 @@ impl Engine {
                 return;
             }
             let mut realms: Vec<&Realm> = st.realms.values().collect();
-            realms.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.name.cmp(&b.name)));
+            realms.sort_by(|a, b| {
+                b.last_activity
+                    .cmp(&a.last_activity)
+                    .then(a.name.cmp(&b.name))
+            });
             let entries: Vec<Entry> = realms
                 .iter()
                 .map(|r| Entry {
                     name: r.name.clone(),
                     log: relative_link(&self.inner.root, &r.log),
-                    context: if r.is_worker() { format!("worker of {}", r.main_page_name()) } else { r.url.clone() },
+                    context: if r.is_worker() {
+                        format!("worker of {}", r.main_page_name())
+                    } else {
+                        r.url.clone()
+                    },
                     at: r.last_activity_at.clone(),
                     state: r.state(),
                 })
@@ -793,13 +917,20 @@ impl Engine {
             text
         };
         if let Err(e) = self.inner.store.write(&self.inner.registry_path, &text) {
-            tracing::warn!("could not write {}: {e}", self.inner.registry_path.display());
+            tracing::warn!(
+                "could not write {}: {e}",
+                self.inner.registry_path.display()
+            );
         }
     }
 
     /// Names of the realms currently known, with their states (for hosts and tests).
     pub fn realms(&self) -> Vec<(String, RealmState)> {
-        self.state().realms.values().map(|r| (r.name.clone(), r.state())).collect()
+        self.state()
+            .realms
+            .values()
+            .map(|r| (r.name.clone(), r.state()))
+            .collect()
     }
 }
 
@@ -835,7 +966,10 @@ fn outcome_text(outcome: &Outcome) -> String {
 }
 
 fn events_text(events: &[BgEvent]) -> String {
-    events.iter().map(|e| format!("\n{} {}", e.at, e.message)).collect()
+    events
+        .iter()
+        .map(|e| format!("\n{} {}", e.at, e.message))
+        .collect()
 }
 
 impl Engine {

@@ -5,17 +5,17 @@
 //! that ties them together ([`engine`]), file watching ([`watcher`]), and the HTTP side
 //! ([`http`]): the `/-daebug*` routes, HTML injection, static files and the security layers.
 
-pub mod log;
-pub mod clock;
-pub mod names;
-pub mod registry;
-pub mod store;
-pub mod wire;
-pub mod engine;
-pub mod watcher;
 pub mod assets;
-pub mod discover;
-pub mod http;
 pub mod cli;
+pub mod clock;
+pub mod discover;
+pub mod engine;
+pub mod http;
+pub mod log;
+pub mod names;
 pub mod port;
+pub mod registry;
 pub mod server;
+pub mod store;
+pub mod watcher;
+pub mod wire;

@@ -64,7 +64,10 @@ mod tests {
     fn reuses_case_insensitive_match() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("7-ZEN-1201-03.md"), "").unwrap();
-        assert_eq!(log_path(dir.path(), "7-zen-1201-03"), dir.path().join("7-ZEN-1201-03.md"));
+        assert_eq!(
+            log_path(dir.path(), "7-zen-1201-03"),
+            dir.path().join("7-ZEN-1201-03.md")
+        );
         assert_eq!(log_path(dir.path(), "other"), dir.path().join("other.md"));
     }
 }

@@ -46,10 +46,15 @@ pub fn render_live(started_at: &str, entries: &[Entry]) -> String {
          ## Live realms\n\n"
     );
     if entries.is_empty() {
-        out.push_str("_No realm has connected yet: open a page served by this server in a browser._\n");
+        out.push_str(
+            "_No realm has connected yet: open a page served by this server in a browser._\n",
+        );
     }
     for e in entries {
-        out.push_str(&format!("* [{}]({}) ({}) at {}: {}\n", e.name, e.log, e.context, e.at, e.state));
+        out.push_str(&format!(
+            "* [{}]({}) ({}) at {}: {}\n",
+            e.name, e.log, e.context, e.at, e.state
+        ));
     }
     out.push_str(
         "\n## How to use\n\n\
@@ -75,7 +80,8 @@ pub fn render_down(started_at: &str, stopped_at: &str, restart: &str) -> String 
 /// Does the registry hold a line that is exactly `%%SHUTDOWN%%`, outside fenced blocks?
 pub fn has_shutdown_line(text: &str) -> bool {
     let doc = Doc::parse(text);
-    (0..doc.lines.len()).any(|i| doc.line_text(&doc.lines[i]).trim() == "%%SHUTDOWN%%" && doc.is_outside_code(i))
+    (0..doc.lines.len())
+        .any(|i| doc.line_text(&doc.lines[i]).trim() == "%%SHUTDOWN%%" && doc.is_outside_code(i))
 }
 
 #[cfg(test)]
@@ -110,7 +116,16 @@ mod tests {
     #[test]
     fn states() {
         assert_eq!(RealmState::Queued(2).to_string(), "queued 2");
-        assert_eq!(RealmState::Executing { queued: 1 }.to_string(), "executing, queued 1");
-        assert_eq!(RealmState::Gone { since: "10:00:00".into() }.to_string(), "gone since 10:00:00");
+        assert_eq!(
+            RealmState::Executing { queued: 1 }.to_string(),
+            "executing, queued 1"
+        );
+        assert_eq!(
+            RealmState::Gone {
+                since: "10:00:00".into()
+            }
+            .to_string(),
+            "gone since 10:00:00"
+        );
     }
 }

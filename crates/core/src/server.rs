@@ -63,8 +63,11 @@ pub async fn start(opts: &ServerOptions) -> Result<(TcpListener, Running), Serve
     let root = std::fs::canonicalize(&opts.root)
         .map_err(|e| ServerError(format!("cannot open root {}: {e}", opts.root.display())))?;
     let listener = bind(opts, &root).await?;
-    let addr = listener.local_addr().map_err(|e| ServerError(format!("cannot read the bound address: {e}")))?;
-    let display_host = if opts.host == "127.0.0.1" || opts.host == "::1" || opts.host == "localhost" {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError(format!("cannot read the bound address: {e}")))?;
+    let display_host = if opts.host == "127.0.0.1" || opts.host == "::1" || opts.host == "localhost"
+    {
         "localhost".to_string()
     } else if opts.host.contains(':') {
         format!("[{}]", opts.host)
@@ -75,7 +78,11 @@ pub async fn start(opts: &ServerOptions) -> Result<(TcpListener, Running), Serve
 
     let mut engine_opts = Options::new(&root);
     engine_opts.timeout = opts.timeout;
-    let mut restart = format!("{} --root {}", opts.command_name, shell_quote(&root.to_string_lossy()));
+    let mut restart = format!(
+        "{} --root {}",
+        opts.command_name,
+        shell_quote(&root.to_string_lossy())
+    );
     if let Some(p) = opts.port {
         restart.push_str(&format!(" --port {p}"));
     }
@@ -115,7 +122,10 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
         } => tracing::debug!("connections still open after 3s; stopping anyway"),
     }
     engine.close();
-    println!("Daebug stopped; {} says so.", engine.registry_path().display());
+    println!(
+        "Daebug stopped; {} says so.",
+        engine.registry_path().display()
+    );
 }
 
 #[cfg(unix)]
@@ -145,9 +155,16 @@ fn print_banner(r: &Running) {
 fn print_notice(n: &Notice) {
     match n {
         Notice::RealmConnected { name, context } => println!("  + {name}  ({context})"),
-        Notice::JobFinished { realm, ok, duration_ms } => {
+        Notice::JobFinished {
+            realm,
+            ok,
+            duration_ms,
+        } => {
             let mark = if *ok { "✓" } else { "✗" };
-            println!("  {mark} {realm}  {}", crate::log::events::format_duration(*duration_ms));
+            println!(
+                "  {mark} {realm}  {}",
+                crate::log::events::format_duration(*duration_ms)
+            );
         }
         Notice::Diagnostic { realm, message } => println!("  ⚠ {realm}: {message}"),
     }
@@ -160,7 +177,10 @@ async fn bind(opts: &ServerOptions, root: &std::path::Path) -> Result<TcpListene
     let ports = match opts.port {
         Some(p) => vec![p],
         None => {
-            let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             candidate_ports(&name)
         }
     };
@@ -180,11 +200,20 @@ async fn bind(opts: &ServerOptions, root: &std::path::Path) -> Result<TcpListene
                 }
                 tracing::debug!(port, "port busy");
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable || e.kind() == std::io::ErrorKind::InvalidInput => {
-                return Err(ServerError(format!("cannot listen on {}: {e}; check --host", opts.host)));
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrNotAvailable
+                    || e.kind() == std::io::ErrorKind::InvalidInput =>
+            {
+                return Err(ServerError(format!(
+                    "cannot listen on {}: {e}; check --host",
+                    opts.host
+                )));
             }
             Err(e) => {
-                return Err(ServerError(format!("cannot listen on {}:{port}: {e}", opts.host)));
+                return Err(ServerError(format!(
+                    "cannot listen on {}:{port}: {e}",
+                    opts.host
+                )));
             }
         }
     }
@@ -192,7 +221,11 @@ async fn bind(opts: &ServerOptions, root: &std::path::Path) -> Result<TcpListene
         Some(p) => format!("port {p} is in use by another program; pass a different --port"),
         None => format!(
             "no free port: tried {} (all in use); pass --port N",
-            ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+            ports
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }))
 }
@@ -216,16 +249,27 @@ fn request_stop(root: &std::path::Path) {
         .open(&path)
         .and_then(|mut f| f.write_all(b"\n%%SHUTDOWN%%\n"));
     if let Err(e) = res {
-        tracing::warn!("could not ask the old server to stop via {}: {e}", path.display());
+        tracing::warn!(
+            "could not ask the old server to stop via {}: {e}",
+            path.display()
+        );
     }
 }
 
 /// Is the server on `port` a Daebug server serving `root`? (`GET /-daebug-info`)
 async fn is_daebug_for(host: &str, port: u16, root: &std::path::Path) -> bool {
     let probe = async {
-        let connect_host = if host == "0.0.0.0" { "127.0.0.1" } else if host == "::" { "::1" } else { host };
+        let connect_host = if host == "0.0.0.0" {
+            "127.0.0.1"
+        } else if host == "::" {
+            "::1"
+        } else {
+            host
+        };
         let mut s = TcpStream::connect((connect_host, port)).await.ok()?;
-        let req = format!("GET /-daebug-info HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
+        let req = format!(
+            "GET /-daebug-info HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+        );
         s.write_all(req.as_bytes()).await.ok()?;
         let mut buf = Vec::new();
         s.take(64 * 1024).read_to_end(&mut buf).await.ok()?;
@@ -235,11 +279,17 @@ async fn is_daebug_for(host: &str, port: u16, root: &std::path::Path) -> bool {
         let their_root = v.get("root")?.as_str()?.to_string();
         Some(std::path::Path::new(&their_root) == root)
     };
-    tokio::time::timeout(Duration::from_secs(2), probe).await.ok().flatten().unwrap_or(false)
+    tokio::time::timeout(Duration::from_secs(2), probe)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

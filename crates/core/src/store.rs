@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// How long a replaced file is watched for late appends through a handle opened before the
 /// rename.
@@ -53,7 +53,11 @@ impl Store {
     /// Apply `edit` to the current content of an existing file. `edit` may run more than once
     /// (when the file changes under it), so it must be a pure function of its input. Returns
     /// `Ok(None)` when the file does not exist.
-    pub fn edit<R>(&self, path: &Path, mut edit: impl FnMut(&str) -> Edit<R>) -> io::Result<Option<R>> {
+    pub fn edit<R>(
+        &self,
+        path: &Path,
+        mut edit: impl FnMut(&str) -> Edit<R>,
+    ) -> io::Result<Option<R>> {
         let lock = self.lock_for(path);
         let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -88,7 +92,11 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
             Ok(mut f) => {
                 f.write_all(content.as_bytes())?;
                 Ok(true)
@@ -105,14 +113,44 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        write_temp(path, content.as_bytes())?.persist(path).map_err(|e| e.error)?;
+        write_temp(path, content.as_bytes())?
+            .persist(path)
+            .map_err(|e| e.error)?;
         Ok(())
     }
 }
 
+type LateCheck = (PathBuf, File, u64, Instant);
+
+/// One background thread re-checks replaced files once their grace period is over.
+fn late_checker() -> &'static mpsc::Sender<LateCheck> {
+    static CHECKER: OnceLock<mpsc::Sender<LateCheck>> = OnceLock::new();
+    CHECKER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<LateCheck>();
+        std::thread::Builder::new()
+            .name("daebug-late-append".into())
+            .spawn(move || {
+                for (path, old, known, due) in rx {
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    if let Err(e) = recover_late_appends(&path, old, known, false) {
+                        tracing::debug!(path = %path.display(), error = %e, "late-append check failed");
+                    }
+                }
+            })
+            .expect("spawn the late-append checker");
+        tx
+    })
+}
+
 fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new().prefix(".daebug-").suffix(".tmp").tempfile_in(dir)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".daebug-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     temp.write_all(bytes)?;
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = temp.as_file().set_permissions(meta.permissions());
@@ -122,7 +160,12 @@ fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> 
 
 /// Text appended to the replaced file after we read it (through a handle opened before our
 /// rename) is appended to the new file. Checked now and once more after a short grace period.
-fn recover_late_appends(path: &Path, mut old: File, read_len: u64, schedule_recheck: bool) -> io::Result<()> {
+fn recover_late_appends(
+    path: &Path,
+    mut old: File,
+    read_len: u64,
+    schedule_recheck: bool,
+) -> io::Result<()> {
     let len = old.metadata()?.len();
     let mut known = read_len;
     if len > read_len {
@@ -135,15 +178,13 @@ fn recover_late_appends(path: &Path, mut old: File, read_len: u64, schedule_rech
         f.write_all(&extra)?;
     }
     if schedule_recheck {
-        let path = path.to_path_buf();
-        std::thread::Builder::new()
-            .name("daebug-late-append".into())
-            .spawn(move || {
-                std::thread::sleep(LATE_APPEND_GRACE);
-                if let Err(e) = recover_late_appends(&path, old, known, false) {
-                    tracing::debug!(path = %path.display(), error = %e, "late-append check failed");
-                }
-            })
+        late_checker()
+            .send((
+                path.to_path_buf(),
+                old,
+                known,
+                Instant::now() + LATE_APPEND_GRACE,
+            ))
             .ok();
     }
     Ok(())
@@ -161,7 +202,8 @@ mod tests {
         assert!(s.edit(&p, |_| Edit::Keep(())).unwrap().is_none());
         assert!(s.create_new(&p, "one\n").unwrap());
         assert!(!s.create_new(&p, "two\n").unwrap());
-        s.edit(&p, |t| Edit::Write(format!("{t}two\n"), ())).unwrap();
+        s.edit(&p, |t| Edit::Write(format!("{t}two\n"), ()))
+            .unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\ntwo\n");
         // No temp files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

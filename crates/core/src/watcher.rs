@@ -29,8 +29,12 @@ impl Watcher {
                     let relevant = path == registry
                         || path == log_dir
                         || (path.parent() == Some(log_dir.as_path())
-                            && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"))
-                            && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
+                            && path
+                                .extension()
+                                .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+                            && !path
+                                .file_name()
+                                .is_some_and(|n| n.to_string_lossy().starts_with('.')));
                     if relevant {
                         let _ = tx.send(path);
                     }
@@ -39,7 +43,10 @@ impl Watcher {
         };
         let mut inner = notify::recommended_watcher(handler)?;
         inner.watch(&root, RecursiveMode::NonRecursive)?;
-        let mut w = Watcher { inner, watching_logs: false };
+        let mut w = Watcher {
+            inner,
+            watching_logs: false,
+        };
         w.watch_log_dir(&log_dir);
         Ok(w)
     }

@@ -24,11 +24,18 @@ impl WireEvent {
     pub fn into_event(self, in_worker: bool) -> BgEvent {
         let kind = match self.kind.as_deref() {
             Some("error") => EventKind::Error {
-                source: self
-                    .source
-                    .unwrap_or_else(|| if in_worker { "self.onerror" } else { "window.onerror" }.to_string()),
+                source: self.source.unwrap_or_else(|| {
+                    if in_worker {
+                        "self.onerror"
+                    } else {
+                        "window.onerror"
+                    }
+                    .to_string()
+                }),
             },
-            _ => EventKind::Console { level: self.level.unwrap_or_else(|| "log".into()) },
+            _ => EventKind::Console {
+                level: self.level.unwrap_or_else(|| "log".into()),
+            },
         };
         BgEvent {
             kind,
@@ -44,10 +51,20 @@ impl WireEvent {
 #[derive(Debug)]
 pub enum Message {
     Result(JobResult),
-    BackgroundFlush { events: Vec<WireEvent> },
-    JobProgress { job_id: Option<String>, events: Vec<WireEvent>, elapsed_ms: Option<u64> },
-    WorkerInit { main_page: Option<String> },
-    WorkerTimeout { duration_ms: Option<u64> },
+    BackgroundFlush {
+        events: Vec<WireEvent>,
+    },
+    JobProgress {
+        job_id: Option<String>,
+        events: Vec<WireEvent>,
+        elapsed_ms: Option<u64>,
+    },
+    WorkerInit {
+        main_page: Option<String>,
+    },
+    WorkerTimeout {
+        duration_ms: Option<u64>,
+    },
 }
 
 /// `{ ok, value | error, backgroundEvents, jobId }`.
@@ -98,12 +115,14 @@ struct Tagged {
 
 /// Parse a channel POST body. The error is a one-line reason for a `400`.
 pub fn parse_message(body: &[u8]) -> Result<Message, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
     let Some(obj) = value.as_object() else {
         return Err("request body must be a JSON object".into());
     };
     if obj.get("type").is_some() {
-        let t: Tagged = serde_json::from_value(value).map_err(|e| format!("malformed message: {e}"))?;
+        let t: Tagged =
+            serde_json::from_value(value).map_err(|e| format!("malformed message: {e}"))?;
         let ms = |v: Option<f64>| v.filter(|v| v.is_finite() && *v >= 0.0).map(|v| v as u64);
         return match t.kind.as_str() {
             "background-flush" => Ok(Message::BackgroundFlush { events: t.events }),
@@ -112,8 +131,12 @@ pub fn parse_message(body: &[u8]) -> Result<Message, String> {
                 events: t.background_events,
                 elapsed_ms: ms(t.elapsed),
             }),
-            "worker-init" => Ok(Message::WorkerInit { main_page: t.main_page }),
-            "worker-timeout" => Ok(Message::WorkerTimeout { duration_ms: ms(t.duration) }),
+            "worker-init" => Ok(Message::WorkerInit {
+                main_page: t.main_page,
+            }),
+            "worker-timeout" => Ok(Message::WorkerTimeout {
+                duration_ms: ms(t.duration),
+            }),
             other => Err(format!("unknown message type {other:?}")),
         };
     }
@@ -139,21 +162,48 @@ mod tests {
 
     #[test]
     fn parses_every_message() {
-        assert!(matches!(parse_message(br#"{"ok":true,"value":25,"jobId":"a"}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Json("25".into())));
-        assert!(matches!(parse_message(br#"{"ok":true,"value":"x","valueKind":"text"}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Text("x".into())));
-        assert!(matches!(parse_message(br#"{"ok":true}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Text("undefined".into())));
-        assert!(matches!(parse_message(br#"{"ok":false,"error":"E"}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Error("E".into())));
-        assert!(matches!(parse_message(br#"{"type":"background-flush","events":[{"type":"console","level":"log","message":"m"}]}"#), Ok(Message::BackgroundFlush { events }) if events.len() == 1));
-        assert!(matches!(parse_message(br#"{"type":"job-progress","jobId":"j","backgroundEvents":[],"elapsed":5012}"#), Ok(Message::JobProgress { elapsed_ms: Some(5012), .. })));
-        assert!(matches!(parse_message(br#"{"type":"worker-init","mainPage":"p"}"#), Ok(Message::WorkerInit { main_page: Some(p) }) if p == "p"));
-        assert!(matches!(parse_message(br#"{"type":"worker-timeout","duration":21000}"#), Ok(Message::WorkerTimeout { duration_ms: Some(21000) })));
+        assert!(
+            matches!(parse_message(br#"{"ok":true,"value":25,"jobId":"a"}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Json("25".into()))
+        );
+        assert!(
+            matches!(parse_message(br#"{"ok":true,"value":"x","valueKind":"text"}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Text("x".into()))
+        );
+        assert!(
+            matches!(parse_message(br#"{"ok":true}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Text("undefined".into()))
+        );
+        assert!(
+            matches!(parse_message(br#"{"ok":false,"error":"E"}"#), Ok(Message::Result(r)) if r.outcome() == Outcome::Error("E".into()))
+        );
+        assert!(
+            matches!(parse_message(br#"{"type":"background-flush","events":[{"type":"console","level":"log","message":"m"}]}"#), Ok(Message::BackgroundFlush { events }) if events.len() == 1)
+        );
+        assert!(matches!(
+            parse_message(
+                br#"{"type":"job-progress","jobId":"j","backgroundEvents":[],"elapsed":5012}"#
+            ),
+            Ok(Message::JobProgress {
+                elapsed_ms: Some(5012),
+                ..
+            })
+        ));
+        assert!(
+            matches!(parse_message(br#"{"type":"worker-init","mainPage":"p"}"#), Ok(Message::WorkerInit { main_page: Some(p) }) if p == "p")
+        );
+        assert!(matches!(
+            parse_message(br#"{"type":"worker-timeout","duration":21000}"#),
+            Ok(Message::WorkerTimeout {
+                duration_ms: Some(21000)
+            })
+        ));
     }
 
     #[test]
     fn malformed_is_a_reason() {
         assert!(parse_message(b"{").unwrap_err().contains("not valid JSON"));
         assert!(parse_message(b"[]").is_err());
-        assert!(parse_message(br#"{"type":"nope"}"#).unwrap_err().contains("unknown message type"));
+        assert!(parse_message(br#"{"type":"nope"}"#)
+            .unwrap_err()
+            .contains("unknown message type"));
         assert!(parse_message(br#"{"hello":1}"#).is_err());
         assert!(parse_message(br#"{"ok":"yes"}"#).is_err());
     }

@@ -32,7 +32,10 @@ pub fn inject_html(html: &str) -> String {
     let lower = html.to_ascii_lowercase();
     let mut tags = String::new();
     if !has_map {
-        tags.push_str(&format!("<script type=\"importmap\" {MARKER}-importmap>{}</script>", import_map_json(None)));
+        tags.push_str(&format!(
+            "<script type=\"importmap\" {MARKER}-importmap>{}</script>",
+            import_map_json(None)
+        ));
     }
     tags.push_str(&shim);
     let at = insertion_point(&lower);
@@ -87,7 +90,9 @@ fn merge_import_map(html: &str, lower: &str) -> Option<String> {
         let open_end = i + lower[i..].find('>')? + 1;
         let open = &lower[i..open_end];
         from = open_end;
-        let is_map = open.contains("type=\"importmap\"") || open.contains("type='importmap'") || open.contains("type=importmap");
+        let is_map = open.contains("type=\"importmap\"")
+            || open.contains("type='importmap'")
+            || open.contains("type=importmap");
         if !is_map || open.contains(" src=") {
             continue;
         }
@@ -169,7 +174,10 @@ where
             tracing::debug!("HTML body not injected: {e}");
             parts.status = http::StatusCode::BAD_GATEWAY;
             parts.headers.remove(header::CONTENT_LENGTH);
-            return Response::from_parts(parts, Body::from("Daebug could not read this page's body.\n"));
+            return Response::from_parts(
+                parts,
+                Body::from("Daebug could not read this page's body.\n"),
+            );
         }
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -177,7 +185,9 @@ where
     };
     let injected = inject_html(text);
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(injected.len()));
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(injected.len()));
     parts.headers.remove(header::ETAG);
     Response::from_parts(parts, Body::from(injected))
 }
@@ -188,7 +198,8 @@ mod tests {
 
     #[test]
     fn injects_after_head() {
-        let out = inject_html("<!doctype html><html><head><title>x</title></head><body></body></html>");
+        let out =
+            inject_html("<!doctype html><html><head><title>x</title></head><body></body></html>");
         let head = out.find("<head>").unwrap() + 6;
         assert!(out[head..].starts_with("<script type=\"importmap\" data-daebug-importmap>{\"imports\":{\"node:test\":\"/-daebug-node:test.js\""));
         assert!(out.contains("<script data-daebug src=\"/-daebug-shim.js\"></script><title>"));
@@ -197,7 +208,8 @@ mod tests {
 
     #[test]
     fn head_with_attributes_and_no_head() {
-        assert!(inject_html("<HTML><HEAD lang=en><x>").contains("<HEAD lang=en><script type=\"importmap\""));
+        assert!(inject_html("<HTML><HEAD lang=en><x>")
+            .contains("<HEAD lang=en><script type=\"importmap\""));
         assert!(inject_html("<header>no head</header>").starts_with("<script type=\"importmap\""));
         assert!(inject_html("<!DOCTYPE html><p>hi").starts_with("<!DOCTYPE html><script"));
     }

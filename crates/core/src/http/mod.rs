@@ -6,6 +6,7 @@
 //! standalone server is `HostCheckLayer` + `DaebugLayer` around [`static_files::StaticFiles`].
 
 pub mod inject;
+pub mod proxy;
 pub mod routes;
 pub mod security;
 pub mod static_files;
@@ -33,14 +34,19 @@ pub struct DaebugLayer {
 
 impl DaebugLayer {
     pub fn new(engine: Engine, allowed: AllowedHosts) -> DaebugLayer {
-        DaebugLayer { router: routes::router(engine, allowed) }
+        DaebugLayer {
+            router: routes::router(engine, allowed),
+        }
     }
 }
 
 impl<S> Layer<S> for DaebugLayer {
     type Service = DaebugService<Inject<S>>;
     fn layer(&self, inner: S) -> Self::Service {
-        DaebugService { router: self.router.clone(), inner: InjectLayer.layer(inner) }
+        DaebugService {
+            router: self.router.clone(),
+            inner: InjectLayer.layer(inner),
+        }
     }
 }
 

@@ -43,10 +43,16 @@ pub fn router(engine: Engine, allowed: AllowedHosts) -> Router {
 async fn guard(State(st): State<AppState>, req: Request, next: Next) -> axum::response::Response {
     if let Some(reason) = cross_site_reason(req.headers(), &st.allowed) {
         tracing::debug!(reason, "refused cross-site request");
-        return text_response(StatusCode::FORBIDDEN, &format!("Daebug refused this request: {reason}.\n"));
+        return text_response(
+            StatusCode::FORBIDDEN,
+            &format!("Daebug refused this request: {reason}.\n"),
+        );
     }
     if req.uri().query().map(str::len).unwrap_or(0) > MAX_QUERY {
-        return text_response(StatusCode::URI_TOO_LONG, "Daebug refused this request: query string too long.\n");
+        return text_response(
+            StatusCode::URI_TOO_LONG,
+            "Daebug refused this request: query string too long.\n",
+        );
     }
     next.run(req).await
 }
@@ -57,7 +63,10 @@ fn realm_params(uri: &Uri) -> Result<(String, String), axum::response::Response>
         .query()
         .map(|q| serde_urlencoded_pairs(q))
         .unwrap_or_default();
-    let name = q.get("name").map(|s| s.trim().to_string()).unwrap_or_default();
+    let name = q
+        .get("name")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
     if !crate::names::is_valid_realm_name(&name) {
         return Err(text_response(
             StatusCode::BAD_REQUEST,
@@ -79,9 +88,15 @@ async fn channel_poll(State(st): State<AppState>, uri: Uri) -> axum::response::R
     match st.engine.poll(&name, &url).await {
         Some(job) => axum::response::Response::builder()
             .status(StatusCode::OK)
-            .header(header::CONTENT_TYPE, "application/javascript; charset=utf-8")
+            .header(
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            )
             .header(header::CACHE_CONTROL, "no-store")
-            .header("x-job-id", HeaderValue::from_str(&job.id).unwrap_or(HeaderValue::from_static("0")))
+            .header(
+                "x-job-id",
+                HeaderValue::from_str(&job.id).unwrap_or(HeaderValue::from_static("0")),
+            )
             .header("access-control-expose-headers", "x-job-id")
             .body(Body::from(job.code))
             .expect("valid response"),
@@ -93,7 +108,11 @@ async fn channel_poll(State(st): State<AppState>, uri: Uri) -> axum::response::R
     }
 }
 
-async fn channel_post(State(st): State<AppState>, uri: Uri, body: Bytes) -> axum::response::Response {
+async fn channel_post(
+    State(st): State<AppState>,
+    uri: Uri,
+    body: Bytes,
+) -> axum::response::Response {
     let (name, url) = match realm_params(&uri) {
         Ok(p) => p,
         Err(r) => return r,
@@ -119,18 +138,30 @@ struct DiscoverRequest {
 }
 
 async fn discover_tests(State(st): State<AppState>, body: Bytes) -> axum::response::Response {
-    let req: DiscoverRequest = match serde_json::from_slice(if body.is_empty() { b"{}" } else { &body }) {
-        Ok(r) => r,
-        Err(e) => return text_response(StatusCode::BAD_REQUEST, &format!("Daebug: malformed discover request: {e}\n")),
-    };
+    let req: DiscoverRequest =
+        match serde_json::from_slice(if body.is_empty() { b"{}" } else { &body }) {
+            Ok(r) => r,
+            Err(e) => {
+                return text_response(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Daebug: malformed discover request: {e}\n"),
+                )
+            }
+        };
     let root = st.engine.root().to_path_buf();
-    let found = tokio::task::spawn_blocking(move || crate::discover::discover(&root, &req.files, &req.exclude)).await;
+    let found = tokio::task::spawn_blocking(move || {
+        crate::discover::discover(&root, &req.files, &req.exclude)
+    })
+    .await;
     match found {
         Ok(Ok(files)) => ok_json(&serde_json::json!({ "files": files }).to_string()),
         Ok(Err(reason)) => text_response(StatusCode::BAD_REQUEST, &format!("Daebug: {reason}\n")),
         Err(e) => {
             tracing::debug!("discovery failed: {e}");
-            text_response(StatusCode::INTERNAL_SERVER_ERROR, "Daebug: test discovery failed.\n")
+            text_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Daebug: test discovery failed.\n",
+            )
         }
     }
 }
@@ -141,8 +172,14 @@ async fn test_progress(State(st): State<AppState>, body: Bytes) -> axum::respons
             st.engine.test_progress(v);
             ok_json("{\"ok\":true}")
         }
-        Ok(_) => text_response(StatusCode::BAD_REQUEST, "Daebug: test progress must be a JSON object\n"),
-        Err(e) => text_response(StatusCode::BAD_REQUEST, &format!("Daebug: request body is not valid JSON: {e}\n")),
+        Ok(_) => text_response(
+            StatusCode::BAD_REQUEST,
+            "Daebug: test progress must be a JSON object\n",
+        ),
+        Err(e) => text_response(
+            StatusCode::BAD_REQUEST,
+            &format!("Daebug: request body is not valid JSON: {e}\n"),
+        ),
     }
 }
 
@@ -157,7 +194,10 @@ async fn info(State(st): State<AppState>) -> axum::response::Response {
 async fn asset(uri: Uri) -> axum::response::Response {
     match assets::asset(uri.path()) {
         Some(js) => axum::response::Response::builder()
-            .header(header::CONTENT_TYPE, "application/javascript; charset=utf-8")
+            .header(
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            )
             .header(header::CACHE_CONTROL, "no-cache")
             .body(Body::from(js))
             .expect("valid response"),

@@ -16,7 +16,13 @@ pub struct AllowedHosts {
 impl AllowedHosts {
     pub fn new(extra: impl IntoIterator<Item = String>) -> AllowedHosts {
         AllowedHosts {
-            extra: Arc::new(extra.into_iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect()),
+            extra: Arc::new(
+                extra
+                    .into_iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
+            ),
         }
     }
 
@@ -25,7 +31,9 @@ impl AllowedHosts {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         is_loopback_name(&host)
             || self.extra.iter().any(|a| {
-                a == "*" || *a == host || (a.starts_with('.') && (host.ends_with(a.as_str()) || host == a[1..]))
+                a == "*"
+                    || *a == host
+                    || (a.starts_with('.') && (host.ends_with(a.as_str()) || host == a[1..]))
             })
     }
 
@@ -44,14 +52,18 @@ fn is_loopback_name(host: &str) -> bool {
         return true;
     }
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    bare.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `localhost:8342` → `localhost`, `[::1]:80` → `[::1]`.
 pub fn strip_port(hostport: &str) -> &str {
     let hostport = hostport.trim();
     if hostport.starts_with('[') {
-        return hostport.find(']').map(|i| &hostport[..=i]).unwrap_or(hostport);
+        return hostport
+            .find(']')
+            .map(|i| &hostport[..=i])
+            .unwrap_or(hostport);
     }
     match hostport.rsplit_once(':') {
         Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
@@ -62,13 +74,19 @@ pub fn strip_port(hostport: &str) -> &str {
 /// A request to a `/-daebug*` endpoint from another site is refused: `Sec-Fetch-Site:
 /// cross-site`, or an `Origin` whose host is not allowed. Returns the reason.
 pub fn cross_site_reason(headers: &HeaderMap, allowed: &AllowedHosts) -> Option<&'static str> {
-    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if site.eq_ignore_ascii_case("cross-site") {
         return Some("cross-site requests to Daebug endpoints are refused");
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if origin != "null" {
-            let host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+            let host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin);
             let host = host.split('/').next().unwrap_or(host);
             if !allowed.allows(strip_port(host)) {
                 return Some("requests from this origin to Daebug endpoints are refused");
@@ -93,7 +111,10 @@ impl HostCheckLayer {
 impl<S> Layer<S> for HostCheckLayer {
     type Service = HostCheck<S>;
     fn layer(&self, inner: S) -> HostCheck<S> {
-        HostCheck { inner, allowed: self.allowed.clone() }
+        HostCheck {
+            inner,
+            allowed: self.allowed.clone(),
+        }
     }
 }
 
@@ -120,7 +141,10 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
         if !self.allowed.allows_host_header(host) {
             tracing::debug!(?host, "refused Host");
             let res = text_response(
@@ -150,10 +174,26 @@ mod tests {
     #[test]
     fn hosts() {
         let a = AllowedHosts::new(["dev.example".to_string(), ".lan".to_string()]);
-        for ok in ["localhost", "LOCALHOST", "app.localhost", "127.0.0.1", "127.5.5.5", "[::1]", "::1", "dev.example", "box.lan"] {
+        for ok in [
+            "localhost",
+            "LOCALHOST",
+            "app.localhost",
+            "127.0.0.1",
+            "127.5.5.5",
+            "[::1]",
+            "::1",
+            "dev.example",
+            "box.lan",
+        ] {
             assert!(a.allows(ok), "{ok}");
         }
-        for bad in ["evil.com", "localhost.evil.com", "10.0.0.1", "0.0.0.0", "example"] {
+        for bad in [
+            "evil.com",
+            "localhost.evil.com",
+            "10.0.0.1",
+            "0.0.0.0",
+            "example",
+        ] {
             assert!(!a.allows(bad), "{bad}");
         }
         assert!(a.allows_host_header(Some("localhost:8342")));

@@ -24,7 +24,10 @@ impl StaticFiles {
     /// `root` should be canonical (the engine's root is).
     pub fn new(root: impl Into<PathBuf>) -> StaticFiles {
         let root = root.into();
-        StaticFiles { dir: ServeDir::new(&root).append_index_html_on_directories(true), root }
+        StaticFiles {
+            dir: ServeDir::new(&root).append_index_html_on_directories(true),
+            root,
+        }
     }
 }
 
@@ -62,11 +65,18 @@ fn is_secret(segment: &str) -> bool {
     if s.starts_with(".env") || s == ".git" || s == ".ssh" || s == ".npmrc" || s == ".netrc" {
         return true;
     }
-    if s.starts_with("id_rsa") || s.starts_with("id_dsa") || s.starts_with("id_ecdsa") || s.starts_with("id_ed25519") {
+    if s.starts_with("id_rsa")
+        || s.starts_with("id_dsa")
+        || s.starts_with("id_ecdsa")
+        || s.starts_with("id_ed25519")
+    {
         return true;
     }
     let ext = s.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    matches!(ext, "pem" | "key" | "crt" | "cer" | "der" | "p12" | "pfx" | "jks" | "keystore")
+    matches!(
+        ext,
+        "pem" | "key" | "crt" | "cer" | "der" | "p12" | "pfx" | "jks" | "keystore"
+    )
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -109,7 +119,8 @@ impl<B: Send + 'static> Service<Request<B>> for StaticFiles {
                 Err(e) => match e {},
             };
             let mut res = res.map(Body::new);
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             Ok(res)
         })
     }
@@ -123,10 +134,28 @@ mod tests {
     fn refuses_escapes_and_secrets() {
         let dir = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(dir.path()).unwrap();
-        for bad in ["/../etc/passwd", "/%2e%2e/etc/passwd", "/a/%2E%2E/%2E%2E/x", "/.env", "/.env.local", "/.git/config", "/certs/server.key", "/x/cert.pem", "/id_rsa", "/a%5c..%5cb", "/%zz"] {
+        for bad in [
+            "/../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/a/%2E%2E/%2E%2E/x",
+            "/.env",
+            "/.env.local",
+            "/.git/config",
+            "/certs/server.key",
+            "/x/cert.pem",
+            "/id_rsa",
+            "/a%5c..%5cb",
+            "/%zz",
+        ] {
             assert!(refusal(&root, bad).is_some(), "{bad}");
         }
-        for ok in ["/", "/index.html", "/app/main.js", "/environment.js", "/keys.json"] {
+        for ok in [
+            "/",
+            "/index.html",
+            "/app/main.js",
+            "/environment.js",
+            "/keys.json",
+        ] {
             assert!(refusal(&root, ok).is_none(), "{ok}");
         }
     }

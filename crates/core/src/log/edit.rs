@@ -52,11 +52,20 @@ fn sync_lf(text: &str, ctx: LogContext, busy: bool) -> Synced {
     let titled = ensure_title(text, ctx);
     let base = titled.as_deref().unwrap_or(text);
     if let Some((text, jobs)) = accept(base, ctx, busy) {
-        return Synced { text: Some(text), jobs };
+        return Synced {
+            text: Some(text),
+            jobs,
+        };
     }
     match repair_footer_lf(base) {
-        Some(text) => Synced { text: Some(text), jobs: vec![] },
-        None => Synced { text: titled, jobs: vec![] },
+        Some(text) => Synced {
+            text: Some(text),
+            jobs: vec![],
+        },
+        None => Synced {
+            text: titled,
+            jobs: vec![],
+        },
     }
 }
 
@@ -85,8 +94,9 @@ fn ensure_title(text: &str, ctx: LogContext) -> Option<String> {
     Some(format!("{}{rest}", title_and_guide(ctx)))
 }
 
-/// Append a footer to a file that lacks one, or rewrite a malformed one. A trailing unclosed
-/// fence (a draft) stays below the footer.
+/// Append a footer to a file that lacks one, or rewrite a malformed one. In a file without a
+/// footer, unanswered text after the server's last section that holds a JS block or a draft
+/// stays below the new footer, so it is still treated as a request.
 pub fn repair_footer(text: &str) -> Option<String> {
     lf_edit(text, repair_footer_lf)
 }
@@ -102,16 +112,18 @@ fn repair_footer_lf(text: &str) -> Option<String> {
             Some(out)
         }
         None => {
+            // What follows the server's last section is the agent's unanswered text. If it
+            // holds a request (or a draft of one), it stays below the footer so that it is
+            // still run; otherwise the footer is simply appended.
             let tail = server_content_end(&doc);
-            let at = doc
+            let unanswered = doc
                 .fences
                 .iter()
-                .find(|f| f.range.start >= tail && !f.closed)
-                .map(|f| f.range.start)
-                .unwrap_or(text.len());
+                .any(|f| f.range.start >= tail && (f.is_runnable() || !f.closed));
+            let at = if unanswered { tail } else { text.len() };
             let mut out = join_history(&text[..at]);
             out.push_str(&footer());
-            out.push_str(&text[at..]);
+            out.push_str(trim_leading_blank_lines(&text[at..]));
             Some(out)
         }
     }
@@ -141,41 +153,101 @@ fn accept(text: &str, ctx: LogContext, busy: bool) -> Option<(String, Vec<NewJob
             (end, end)
         }
     };
-    let tail_fences: Vec<&Fence> = doc.fences.iter().filter(|f| f.range.start >= tail_start).collect();
-    let draft_start = tail_fences.iter().find(|f| !f.closed).map(|f| f.range.start);
+    let tail_fences: Vec<&Fence> = doc
+        .fences
+        .iter()
+        .filter(|f| f.range.start >= tail_start)
+        .collect();
+    let draft_start = tail_fences
+        .iter()
+        .find(|f| !f.closed)
+        .map(|f| f.range.start);
     let runnable: Vec<&Fence> = tail_fences
         .iter()
         .copied()
         .filter(|f| draft_start.is_none_or(|d| f.range.end <= d) && f.is_runnable())
         .collect();
     let last = runnable.last()?;
-    let chunk_end = if draft_start.is_some() { last.range.end } else { text.len() };
+    let chunk_end = if draft_start.is_some() {
+        last.range.end
+    } else {
+        text.len()
+    };
 
-    let (agent, body_start) = agent_header(&doc, tail_start, runnable[0].range.start)
-        .unwrap_or_else(|| ("agent".to_string(), tail_start));
+    // Agent header lines in the chunk (outside code). One that opens the chunk becomes the
+    // request header; later ones (the agent appended several chunks before the server saw
+    // them) are rewritten in place with the server's time. Each names the agent of the blocks
+    // below it.
+    let first_line = doc.line_index_at(tail_start);
+    let headers: Vec<(usize, usize, String)> = (first_line..doc.lines.len())
+        .map(|i| (i, doc.lines[i]))
+        .filter(|(i, l)| l.start >= tail_start && l.start < chunk_end && doc.is_outside_code(*i))
+        .filter_map(|(_, l)| {
+            parse_agent_header(doc.line_text(&l)).map(|name| (l.start, l.end, name))
+        })
+        .collect();
+    let opening_line = doc.lines[first_line..]
+        .iter()
+        .find(|l| l.start >= tail_start && !doc.line_text(l).trim().is_empty());
+    let body_start = match opening_line {
+        Some(l) if headers.first().is_some_and(|h| h.0 == l.start) => l.next,
+        _ => tail_start,
+    };
+    let agent_at = |pos: usize| {
+        headers
+            .iter()
+            .rev()
+            .find(|h| h.0 < pos)
+            .map_or("agent", |h| h.2.as_str())
+            .to_string()
+    };
+    let copy = |body: &mut String, from: usize, to: usize| {
+        let mut at = from;
+        for (start, end, name) in headers.iter().filter(|h| h.0 >= from && h.0 < to) {
+            body.push_str(&text[at..*start]);
+            body.push_str(&format!("### 🗣️{name} to {} at {}", ctx.realm, ctx.now));
+            at = *end;
+        }
+        body.push_str(&text[at..to]);
+    };
+    let agent = agent_at(runnable[0].range.start);
 
     let mut body = String::new();
     let mut pos = body_start;
     let mut jobs = Vec::new();
     for (i, fence) in runnable.iter().enumerate() {
-        body.push_str(&text[pos..fence.range.end]);
+        copy(&mut body, pos, fence.range.end);
         if !body.ends_with('\n') {
             body.push('\n');
         }
-        let status = if i == 0 && !busy { "executing (0s)" } else { "queued" };
-        body.push_str(&format!("\n#### 👍{} to {agent} at {}\n{status}\n", ctx.realm, ctx.now));
+        let status = if i == 0 && !busy {
+            "executing (0s)"
+        } else {
+            "queued"
+        };
+        let fence_agent = agent_at(fence.range.start);
+        body.push_str(&format!(
+            "\n#### 👍{} to {fence_agent} at {}\n{status}\n",
+            ctx.realm, ctx.now
+        ));
         pos = fence.range.end;
         let after = &text[pos..chunk_end];
         if !after.is_empty() && !after.starts_with('\n') && !after.starts_with("\r\n") {
             body.push('\n');
         }
-        jobs.push(NewJob { agent: agent.clone(), code: fence.code.replace("\r\n", "\n") });
+        jobs.push(NewJob {
+            agent: fence_agent,
+            code: fence.code.replace("\r\n", "\n"),
+        });
     }
-    body.push_str(&text[pos..chunk_end]);
+    copy(&mut body, pos, chunk_end);
     let body = trim_leading_blank_lines(&body).trim_end();
 
     let mut out = join_history(&text[..history_end]);
-    out.push_str(&format!("### 🗣️{agent} to {} at {}\n\n", ctx.realm, ctx.now));
+    out.push_str(&format!(
+        "### 🗣️{agent} to {} at {}\n\n",
+        ctx.realm, ctx.now
+    ));
     out.push_str(body);
     out.push_str("\n\n");
     out.push_str(&footer());
@@ -197,40 +269,33 @@ fn trim_leading_blank_lines(mut s: &str) -> &str {
     }
 }
 
-/// The agent's own header line at the start of its chunk (`### 🗣️claude to … at …`, or the
-/// legacy `> **claude** to … at …`): the agent's name and where the chunk body begins.
-fn agent_header(doc: &Doc, from: usize, before: usize) -> Option<(String, usize)> {
-    let first = doc.line_index_at(from);
-    let line = doc.lines[first..]
-        .iter()
-        .take_while(|l| l.start < before)
-        .find(|l| !doc.line_text(l).trim().is_empty())?;
-    let name = parse_agent_header(doc.line_text(line))?;
-    Some((name, line.next))
-}
-
-/// `### 🗣️claude to X at T` or `> **claude** to X at T` → `claude`.
+/// `### 🗣️claude to X at T` or `> **claude** to X at T` → `claude`. Strict, so that an
+/// ordinary heading or quote (`### Notes to self`) is never taken for one and rewritten.
 pub fn parse_agent_header(line: &str) -> Option<String> {
     let line = line.trim();
-    let rest = if let Some(rest) = line.strip_prefix("###") {
-        let rest = rest.trim_start();
-        let rest = rest.strip_prefix('🗣').unwrap_or(rest);
-        let rest = rest.strip_prefix('\u{fe0f}').unwrap_or(rest);
-        let rest = rest.trim_start();
-        let (name, after) = rest.split_once(char::is_whitespace)?;
-        after.trim_start().strip_prefix("to ")?;
-        return Some(name.to_string()).filter(|n| !n.is_empty());
+    let (name, rest) = if let Some(rest) = line.strip_prefix("###") {
+        let rest = rest.trim_start().strip_prefix('🗣')?;
+        let rest = rest.strip_prefix('\u{fe0f}').unwrap_or(rest).trim_start();
+        rest.split_once(char::is_whitespace)?
     } else {
-        line.strip_prefix('>')?.trim_start().strip_prefix("**")?
+        let rest = line.strip_prefix('>')?.trim_start().strip_prefix("**")?;
+        let (name, rest) = rest.split_once("**")?;
+        (name.trim(), rest)
     };
-    let (name, after) = rest.split_once("**")?;
-    after.trim_start().strip_prefix("to ")?;
-    Some(name.trim().to_string()).filter(|n| !n.is_empty() && !n.contains(char::is_whitespace))
+    // `to <realm> at <time>`
+    let rest = rest.trim_start().strip_prefix("to ")?.trim_start();
+    let (realm, rest) = rest.split_once(char::is_whitespace)?;
+    let time = rest.trim_start().strip_prefix("at ")?.trim();
+    let is_time = !time.is_empty() && time.chars().all(|c| c.is_ascii_digit() || c == ':');
+    let is_name = |n: &str| !n.is_empty() && !n.contains(char::is_whitespace) && !n.contains('*');
+    (is_name(name) && is_name(realm) && is_time).then(|| name.to_string())
 }
 
 /// A server header that opens a section: reply, placeholder, background, diagnostic.
 fn is_server_heading(line: &str) -> bool {
-    ["#### 👍", "#### 🚫", "#### 📣", "#### ⚠"].iter().any(|p| line.starts_with(p))
+    ["#### 👍", "#### 🚫", "#### 📣", "#### ⚠"]
+        .iter()
+        .any(|p| line.starts_with(p))
 }
 
 fn is_status_line(line: &str) -> bool {
@@ -255,7 +320,9 @@ fn is_request_header(line: &str) -> bool {
 /// The info strings of the blocks the server writes (outcomes, events, diagnostics).
 fn is_server_block(info: &str) -> bool {
     let lang = info.split_whitespace().next().unwrap_or("");
-    ["JSON", "Text", "Error"].iter().any(|l| lang.eq_ignore_ascii_case(l))
+    ["JSON", "Text", "Error"]
+        .iter()
+        .any(|l| lang.eq_ignore_ascii_case(l))
 }
 
 /// The lines of a server section after its heading, exactly as the server writes them (no
@@ -304,7 +371,9 @@ fn server_content_end(doc: &Doc) -> usize {
         return doc.lines[last].next;
     }
     if doc.has_title_within(20) {
-        if let Some(i) = (0..doc.lines.len().min(40)).find(|&i| doc.line_text(&doc.lines[i]).trim() == "---" && doc.is_outside_code(i)) {
+        if let Some(i) = (0..doc.lines.len().min(40))
+            .find(|&i| doc.line_text(&doc.lines[i]).trim() == "---" && doc.is_outside_code(i))
+        {
             return doc.lines[i].next;
         }
     }
@@ -332,7 +401,9 @@ fn pending(doc: &Doc) -> Vec<Pending> {
         if !is_placeholder_heading(t) || !doc.is_outside_code(i) {
             continue;
         }
-        let (_, Some(status)) = section_extent(doc, i) else { continue };
+        let (_, Some(status)) = section_extent(doc, i) else {
+            continue;
+        };
         let start = doc.lines[i].start;
         out.push(Pending {
             start,
@@ -349,7 +420,11 @@ fn pending(doc: &Doc) -> Vec<Pending> {
 /// provided no server heading (another reply, placeholder or request header) lies between.
 /// Prose or other blocks the agent inserted between the two do not matter.
 fn block_above<'d>(doc: &'d Doc, start: usize) -> Option<&'d Fence> {
-    let fence = doc.fences.iter().rev().find(|f| f.range.end <= start && f.is_runnable())?;
+    let fence = doc
+        .fences
+        .iter()
+        .rev()
+        .find(|f| f.range.end <= start && f.is_runnable())?;
     let first = doc.line_index_at(fence.range.end);
     let server_between = doc.lines[first..]
         .iter()
@@ -381,14 +456,20 @@ fn find_pending<'d>(all: &'d [Pending], code: &str, want: Want) -> Option<&'d Pe
     let first_queued = || all.iter().filter(matching).find(|p| p.queued);
     match want {
         Want::Queued => first_queued(),
-        Want::Running => all.iter().filter(matching).rfind(|p| !p.queued).or_else(first_queued),
+        Want::Running => all
+            .iter()
+            .filter(matching)
+            .rfind(|p| !p.queued)
+            .or_else(first_queued),
     }
 }
 
 /// Is there a placeholder for this code still waiting in the text?
 pub fn has_pending(text: &str, code: &str) -> bool {
     let text = to_lf(text);
-    pending(&Doc::parse(&text)).iter().any(|p| p.code.as_deref().is_some_and(|c| same_code(c, code)))
+    pending(&Doc::parse(&text))
+        .iter()
+        .any(|p| p.code.as_deref().is_some_and(|c| same_code(c, code)))
 }
 
 /// The realm took the job: its `queued` placeholder becomes `executing (0s)`.
@@ -491,10 +572,31 @@ mod tests {
 
     #[test]
     fn agent_headers() {
-        assert_eq!(parse_agent_header("### 🗣️claude to 7-zen-1201-03 at 10:37:00").as_deref(), Some("claude"));
-        assert_eq!(parse_agent_header("### 🗣claude to x at 1").as_deref(), Some("claude"));
-        assert_eq!(parse_agent_header("> **claude** to 7-zen-1201-03 at 10:37:00").as_deref(), Some("claude"));
+        assert_eq!(
+            parse_agent_header("### 🗣️claude to 7-zen-1201-03 at 10:37:00").as_deref(),
+            Some("claude")
+        );
+        assert_eq!(
+            parse_agent_header("### 🗣claude to x at 1").as_deref(),
+            Some("claude")
+        );
+        assert_eq!(
+            parse_agent_header("> **claude** to 7-zen-1201-03 at 10:37:00").as_deref(),
+            Some("claude")
+        );
+        assert_eq!(
+            parse_agent_header("### 🗣️ claude-code to x at 10:37").as_deref(),
+            Some("claude-code")
+        );
         assert_eq!(parse_agent_header("### Notes"), None);
+        assert_eq!(parse_agent_header("### Notes to self at 10:00"), None);
+        assert_eq!(parse_agent_header("### 🗣️Notes to self"), None);
+        assert_eq!(
+            parse_agent_header("### 🗣️claude to the page at 10:00"),
+            None
+        );
         assert_eq!(parse_agent_header("> **bold** text"), None);
+        assert_eq!(parse_agent_header("> **Note** to self: check this"), None);
+        assert_eq!(parse_agent_header("> **two words** to x at 10:00:00"), None);
     }
 }

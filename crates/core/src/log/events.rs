@@ -75,7 +75,10 @@ impl BgEvent {
             out.push_str(single_line(caller));
         }
         out.push('\n');
-        out.push_str(&fenced(&format!("{} {}", self.lang(), source), &cut(self.body())));
+        out.push_str(&fenced(
+            &format!("{} {}", self.lang(), source),
+            &cut(self.body()),
+        ));
         out
     }
 }
@@ -88,7 +91,9 @@ pub fn render_events(events: &[BgEvent]) -> String {
             out.push_str(&e.render());
         }
         let omitted = events.len() - EVENTS_HEAD - EVENTS_TAIL;
-        out.push_str(&format!("... ({omitted} more background events omitted) ...\n"));
+        out.push_str(&format!(
+            "... ({omitted} more background events omitted) ...\n"
+        ));
         for e in &events[events.len() - EVENTS_TAIL..] {
             out.push_str(&e.render());
         }
@@ -187,12 +192,18 @@ pub fn format_duration(ms: u64) -> String {
 
 /// Events that happened outside any job, flushed on their own.
 pub fn render_background(realm: &str, at: &str, events: &[BgEvent]) -> String {
-    format!("#### 📣{realm} background at {at}\n{}", render_events(events))
+    format!(
+        "#### 📣{realm} background at {at}\n{}",
+        render_events(events)
+    )
 }
 
 /// Something surprising the agent should know about.
 pub fn render_diagnostic(realm: &str, at: &str, message: &str) -> String {
-    format!("#### ⚠️{realm} diagnostic at {at}\n{}", fenced("Text", &cut(message)))
+    format!(
+        "#### ⚠️{realm} diagnostic at {at}\n{}",
+        fenced("Text", &cut(message))
+    )
 }
 
 /// A fenced block whose fence is longer than any backtick run at a line start in `body`.
@@ -214,7 +225,10 @@ pub fn cut(text: &str) -> String {
         return text.to_string();
     }
     let kept: String = text.chars().take(RESULT_TEXT_LIMIT).collect();
-    format!("{kept}\n… ({} more characters cut)", count - RESULT_TEXT_LIMIT)
+    format!(
+        "{kept}\n… ({} more characters cut)",
+        count - RESULT_TEXT_LIMIT
+    )
 }
 
 fn single_line(s: &str) -> &str {
@@ -227,7 +241,9 @@ mod tests {
 
     fn log(msg: &str) -> BgEvent {
         BgEvent {
-            kind: EventKind::Console { level: "log".into() },
+            kind: EventKind::Console {
+                level: "log".into(),
+            },
             at: "19:14:54".into(),
             message: msg.into(),
             stack: None,
@@ -247,7 +263,9 @@ mod tests {
     #[test]
     fn error_event_uses_stack() {
         let e = BgEvent {
-            kind: EventKind::Error { source: "window.onerror".into() },
+            kind: EventKind::Error {
+                source: "window.onerror".into(),
+            },
             at: "19:14:54".into(),
             message: "Uncaught Error: bg-throw".into(),
             stack: Some("Error: bg-throw\n    at eval (x.js:1:1)".into()),
@@ -261,11 +279,21 @@ mod tests {
 
     #[test]
     fn emoji_and_lang_per_level() {
-        for (level, emoji, lang) in [("warn", "🆘", "Text"), ("error", "🆘", "Error"), ("info", "ℹ️", "Text"), ("debug", "🔢", "Text")] {
+        for (level, emoji, lang) in [
+            ("warn", "🆘", "Text"),
+            ("error", "🆘", "Error"),
+            ("info", "ℹ️", "Text"),
+            ("debug", "🔢", "Text"),
+        ] {
             let mut e = log("x");
-            e.kind = EventKind::Console { level: level.into() };
+            e.kind = EventKind::Console {
+                level: level.into(),
+            };
             let r = e.render();
-            assert!(r.starts_with(&format!("##### {emoji}console.{level}")), "{r}");
+            assert!(
+                r.starts_with(&format!("##### {emoji}console.{level}")),
+                "{r}"
+            );
             assert!(r.contains(&format!("```{lang} console.{level}")), "{r}");
         }
     }
@@ -290,8 +318,14 @@ mod tests {
 
     #[test]
     fn json_is_pretty_and_ordered() {
-        assert_eq!(Outcome::Json("{\"b\":1,\"a\":[1]}".into()).render(), "```JSON\n{\n  \"b\": 1,\n  \"a\": [\n    1\n  ]\n}\n```\n");
-        assert_eq!(Outcome::Json("\"42\"".into()).render(), "```JSON\n\"42\"\n```\n");
+        assert_eq!(
+            Outcome::Json("{\"b\":1,\"a\":[1]}".into()).render(),
+            "```JSON\n{\n  \"b\": 1,\n  \"a\": [\n    1\n  ]\n}\n```\n"
+        );
+        assert_eq!(
+            Outcome::Json("\"42\"".into()).render(),
+            "```JSON\n\"42\"\n```\n"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 use std::ops::Range;
 
 /// The prompt line that identifies the footer (the append anchor).
-pub const FOOTER_PROMPT: &str = "> Append your JavaScript snippet below to execute against this page.";
+pub const FOOTER_PROMPT: &str =
+    "> Append your JavaScript snippet below to execute against this page.";
 /// The rule line of the footer: 70 dashes.
 pub const FOOTER_RULE: &str =
     "----------------------------------------------------------------------";
@@ -37,7 +38,9 @@ impl Fence {
             return false;
         }
         let lang = self.info.split_whitespace().next().unwrap_or("");
-        lang.is_empty() || lang.eq_ignore_ascii_case("js") || lang.eq_ignore_ascii_case("javascript")
+        lang.is_empty()
+            || lang.eq_ignore_ascii_case("js")
+            || lang.eq_ignore_ascii_case("javascript")
     }
 
     /// Would this block be runnable once closed?
@@ -102,15 +105,18 @@ impl<'a> Doc<'a> {
 
     /// The footer, if the file has one: the last prompt line outside code.
     pub fn footer(&self) -> Option<Footer> {
-        let prompt = (0..self.lines.len())
-            .rev()
-            .find(|&i| self.line_text(&self.lines[i]).starts_with(FOOTER_MARK) && self.is_outside_code(i))?;
+        let prompt = (0..self.lines.len()).rev().find(|&i| {
+            self.line_text(&self.lines[i]).starts_with(FOOTER_MARK) && self.is_outside_code(i)
+        })?;
         let mut start_line = prompt;
         if prompt > 0 {
             // The footer's rule, possibly mangled; a short `---` is an ordinary thematic break
             // (the guide ends with one) and not the footer's.
             let above = self.line_text(&self.lines[prompt - 1]).trim();
-            if above.len() >= 10 && above.chars().all(|c| c == '-') && self.is_outside_code(prompt - 1) {
+            if above.len() >= 10
+                && above.chars().all(|c| c == '-')
+                && self.is_outside_code(prompt - 1)
+            {
                 start_line = prompt - 1;
             }
         }
@@ -135,8 +141,8 @@ impl<'a> Doc<'a> {
     /// Does one of the first `n` lines (outside code) hold a level-1 heading?
     pub fn has_title_within(&self, n: usize) -> bool {
         self.lines.iter().take(n).enumerate().any(|(i, l)| {
-            let t = self.line_text(l);
-            t.starts_with("# ") && self.is_outside_code(i)
+            let t = self.line_text(l).trim_start_matches('\u{feff}');
+            (t.starts_with("# ") || t == "#") && self.is_outside_code(i)
         })
     }
 }
@@ -158,7 +164,11 @@ fn split_lines(text: &str) -> Vec<Line> {
         let nl = text[start..].find('\n').map(|i| start + i);
         let (end, next) = match nl {
             Some(nl) => {
-                let end = if nl > start && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
+                let end = if nl > start && bytes[nl - 1] == b'\r' {
+                    nl - 1
+                } else {
+                    nl
+                };
                 (end, nl + 1)
             }
             None => (bytes.len(), bytes.len()),
@@ -222,7 +232,7 @@ fn extend_to_line_end(text: &str, range: Range<usize>) -> Range<usize> {
 fn has_closing_fence(text: &str, range: &Range<usize>) -> bool {
     let block = &text[range.clone()];
     let first = block.lines().next().unwrap_or("");
-    let opener = first.trim_start_matches(|c: char| c == ' ' || c == '>' || c == '\t');
+    let opener = first.trim_start_matches([' ', '>', '\t']);
     let ch = match opener.chars().next() {
         Some(c @ ('`' | '~')) => c,
         _ => return false,
@@ -230,8 +240,10 @@ fn has_closing_fence(text: &str, range: &Range<usize>) -> bool {
     let width = opener.chars().take_while(|&c| c == ch).count();
     let mut lines = block.lines();
     lines.next();
-    let Some(last) = lines.last() else { return false };
-    let last = last.trim_start_matches(|c: char| c == ' ' || c == '>' || c == '\t').trim_end();
+    let Some(last) = lines.last() else {
+        return false;
+    };
+    let last = last.trim_start_matches([' ', '>', '\t']).trim_end();
     last.len() >= width && last.chars().all(|c| c == ch)
 }
 
@@ -253,9 +265,20 @@ mod tests {
 
     #[test]
     fn info_strings() {
-        for (info, runnable) in [("", true), ("js", true), ("JavaScript", true), ("JS title", true), ("ts", false), ("json", false)] {
+        for (info, runnable) in [
+            ("", true),
+            ("js", true),
+            ("JavaScript", true),
+            ("JS title", true),
+            ("ts", false),
+            ("json", false),
+        ] {
             let text = format!("```{info}\nx\n```\n");
-            assert_eq!(Doc::parse(&text).fences[0].is_runnable(), runnable, "{info}");
+            assert_eq!(
+                Doc::parse(&text).fences[0].is_runnable(),
+                runnable,
+                "{info}"
+            );
         }
     }
 

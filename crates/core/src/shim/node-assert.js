@@ -18,12 +18,13 @@
  */
 
 // ---------------------------------------------------------------------------------------------
-// Type checks. Brand checks (calling a built-in getter/method on the value) are used where
-// possible, so that values from other realms and objects with a faked Symbol.toStringTag are
-// classified correctly.
+// Type checks. The Object.prototype.toString tag picks the candidate type cheaply; a brand
+// check (calling a built-in getter/method on the value, which throws for impostors) confirms
+// it, so values from other realms are recognised and a faked Symbol.toStringTag is not.
 // ---------------------------------------------------------------------------------------------
 
 const objectToString = (value) => Object.prototype.toString.call(value);
+const hasTag = (value, tag) => isObjectLike(value) && objectToString(value) === `[object ${tag}]`;
 const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
 const isEnumerableOwn = (object, key) => Object.prototype.propertyIsEnumerable.call(object, key);
 const isObjectLike = (value) => value !== null && typeof value === 'object';
@@ -51,19 +52,19 @@ const regExpSourceGetter = getterOf(RegExp.prototype, 'source');
 const mapSizeGetter = getterOf(Map.prototype, 'size');
 const setSizeGetter = getterOf(Set.prototype, 'size');
 
-const isDate = (value) => isObjectLike(value) && passesBrandCheck(Date.prototype.getTime, value);
+const isDate = (value) => hasTag(value, 'Date') && passesBrandCheck(Date.prototype.getTime, value);
 const isRegExp = (value) =>
-  isObjectLike(value) && value !== RegExp.prototype && passesBrandCheck(regExpSourceGetter, value);
-const isMap = (value) => isObjectLike(value) && passesBrandCheck(mapSizeGetter, value);
-const isSet = (value) => isObjectLike(value) && passesBrandCheck(setSizeGetter, value);
-const isWeakMap = (value) => isObjectLike(value) && passesBrandCheck(WeakMap.prototype.has, value, {});
-const isWeakSet = (value) => isObjectLike(value) && passesBrandCheck(WeakSet.prototype.has, value, {});
-const typedArrayName = (value) => (isObjectLike(value) ? typedArrayTagGetter.call(value) : undefined);
+  hasTag(value, 'RegExp') && value !== RegExp.prototype && passesBrandCheck(regExpSourceGetter, value);
+const isMap = (value) => hasTag(value, 'Map') && passesBrandCheck(mapSizeGetter, value);
+const isSet = (value) => hasTag(value, 'Set') && passesBrandCheck(setSizeGetter, value);
+const isWeakMap = (value) => hasTag(value, 'WeakMap') && passesBrandCheck(WeakMap.prototype.has, value, {});
+const isWeakSet = (value) => hasTag(value, 'WeakSet') && passesBrandCheck(WeakSet.prototype.has, value, {});
+const typedArrayName = (value) => (ArrayBuffer.isView(value) ? typedArrayTagGetter.call(value) : undefined);
 const isTypedArray = (value) => typedArrayName(value) !== undefined;
 const isDataView = (value) => ArrayBuffer.isView(value) && !isTypedArray(value);
-const isArrayBuffer = (value) => isObjectLike(value) && passesBrandCheck(arrayBufferByteLength, value);
+const isArrayBuffer = (value) => hasTag(value, 'ArrayBuffer') && passesBrandCheck(arrayBufferByteLength, value);
 const isSharedArrayBuffer = (value) =>
-  isObjectLike(value) && sharedArrayBufferByteLength !== undefined &&
+  sharedArrayBufferByteLength !== undefined && hasTag(value, 'SharedArrayBuffer') &&
   passesBrandCheck(sharedArrayBufferByteLength, value);
 const isAnyArrayBuffer = (value) => isArrayBuffer(value) || isSharedArrayBuffer(value);
 const isError = (value) => value instanceof Error || (isObjectLike(value) && objectToString(value) === '[object Error]');
@@ -81,10 +82,9 @@ const BOXED_KINDS = [
 /** For a boxed primitive (`new Number(1)`, `Object('a')`...) returns its kind name, else undefined. */
 function boxedKind(value) {
   if (!isObjectLike(value)) return undefined;
-  for (const [kind, valueOf] of BOXED_KINDS) {
-    if (valueOf && passesBrandCheck(valueOf, value)) return kind;
-  }
-  return undefined;
+  const tag = objectToString(value).slice(8, -1);
+  const entry = BOXED_KINDS.find(([kind]) => kind === tag);
+  return entry && entry[1] && passesBrandCheck(entry[1], value) ? tag : undefined;
 }
 
 function unboxed(value, kind) {
@@ -451,8 +451,15 @@ const indentLines = (text, indent) => text.split('\n').map((line) => indent + li
 const DIFF_CONTEXT_LINES = 3;
 const MAX_LCS_CELLS = 4_000_000;
 
-/** Returns [{ kind: ' ' | '+' | '-', line }] turning `expected` lines into `actual` lines. */
-function diffLines(actual, expected) {
+/**
+ * Returns [{ kind: ' ' | '+' | '-', line }] turning `expected` lines into `actual` lines.
+ * Lines that differ only by a trailing comma count as unchanged (the last item of a list has
+ * none), and are printed as in `actual`.
+ */
+function diffLines(actualLines, expectedLines) {
+  const withoutComma = (line) => (line.endsWith(',') ? line.slice(0, -1) : line);
+  const actual = actualLines.map(withoutComma);
+  const expected = expectedLines.map(withoutComma);
   let start = 0;
   while (start < actual.length && start < expected.length && actual[start] === expected[start]) start++;
   let endA = actual.length;
@@ -461,9 +468,16 @@ function diffLines(actual, expected) {
     endA--;
     endE--;
   }
-  const head = actual.slice(0, start).map((line) => ({ kind: ' ', line }));
-  const tail = actual.slice(endA).map((line) => ({ kind: ' ', line }));
-  const middle = diffMiddle(actual.slice(start, endA), expected.slice(start, endE));
+  const operations = diffMiddle(actual.slice(start, endA), expected.slice(start, endE));
+  let indexA = start;
+  let indexE = start;
+  const middle = operations.map(({ kind }) => {
+    if (kind === '-') return { kind, line: expectedLines[indexE++] };
+    indexE += kind === ' ' ? 1 : 0;
+    return { kind, line: actualLines[indexA++] };
+  });
+  const head = actualLines.slice(0, start).map((line) => ({ kind: ' ', line }));
+  const tail = actualLines.slice(endA).map((line) => ({ kind: ' ', line }));
   return head.concat(middle, tail);
 }
 
@@ -553,6 +567,16 @@ const INEQUALITY_HEADERS = {
 
 const SHORT_LINE = 60;
 
+/**
+ * Like Node, a caller's message for strictEqual/deepStrictEqual replaces only the header line
+ * of the generated message: the difference is still shown below it.
+ */
+function messageWithDifference(message, actual, expected, operator) {
+  if (operator !== 'strictEqual' && operator !== 'deepStrictEqual') return String(message);
+  const generated = generateMessage(actual, expected, operator);
+  return String(message) + generated.slice(generated.indexOf('\n'));
+}
+
 function generateMessage(actual, expected, operator) {
   if (operator in EQUALITY_HEADERS) return equalityMessage(actual, expected, operator);
   if (operator in INEQUALITY_HEADERS) return inequalityMessage(actual, expected, operator);
@@ -606,7 +630,9 @@ class AssertionError extends Error {
     }
     const { message, actual, expected, operator, stackStartFn } = options;
     const generatedMessage = message === undefined || message === null;
-    super(generatedMessage ? generateMessage(actual, expected, operator) : String(message));
+    super(generatedMessage
+      ? generateMessage(actual, expected, operator)
+      : messageWithDifference(message, actual, expected, operator));
     captureStack(this, stackStartFn || AssertionError);
     this.generatedMessage = generatedMessage;
     this.code = 'ERR_ASSERTION';
@@ -834,11 +860,11 @@ function pairAll(unmatched, candidates, isMatch) {
 
 function innerOk(stackStartFn, argumentCount, value, message) {
   if (value) return;
-  if (argumentCount === 0) {
-    message = 'No value argument passed to `assert.ok()`';
-  } else if (message === undefined || message === null) {
+  if (argumentCount === 0 || message === undefined || message === null) {
     const error = new AssertionError({
-      message: `The expression evaluated to a falsy value:\n\n  assert.ok(${inspect(value)})\n`,
+      message: argumentCount === 0
+        ? 'No value argument passed to `assert.ok()`'
+        : `The expression evaluated to a falsy value:\n\n  assert.ok(${inspect(value)})\n`,
       actual: value, expected: true, operator: '==', stackStartFn,
     });
     error.generatedMessage = true;
@@ -924,7 +950,6 @@ function ifError(value) {
     message: `ifError got unwanted exception: ${detail}`,
     actual: value, expected: null, operator: 'ifError', stackStartFn: ifError,
   });
-  error.generatedMessage = true;
   if (isError(value) && typeof value.stack === 'string' && typeof error.stack === 'string') {
     error.stack = `${error.stack}\n\nCaused by the unwanted exception:\n${value.stack}`;
   }
@@ -941,18 +966,17 @@ function assertRegExpArgument(regexp) {
 function checkMatch(string, regexp, message, wantMatch, stackStartFn) {
   assertRegExpArgument(regexp);
   const operator = wantMatch ? 'match' : 'doesNotMatch';
+  let generated;
   if (typeof string !== 'string') {
-    const generated = `The "string" argument must be of type string. Received type ${typeof string} (${inspect(string)})`;
-    raise({ message: message ?? generated, actual: string, expected: regexp, operator, stackStartFn });
+    generated = `The "string" argument must be of type string. Received type ${typeof string} (${inspect(string)})`;
+  } else if ((regexp.exec(string) !== null) === wantMatch) {
+    return;
+  } else if (wantMatch) {
+    generated = `The input did not match the regular expression ${inspect(regexp)}. Input:\n\n${inspect(string)}\n`;
+  } else {
+    generated = `The input was expected to not match the regular expression ${inspect(regexp)}. Input:\n\n${inspect(string)}\n`;
   }
-  if ((regexp.exec(string) !== null) === wantMatch) return;
-  const generated = wantMatch
-    ? `The input did not match the regular expression ${inspect(regexp)}. Input:\n\n${inspect(string)}\n`
-    : `The input was expected to not match the regular expression ${inspect(regexp)}. Input:\n\n${inspect(string)}\n`;
-  const error = new AssertionError({ message: message ?? generated, actual: string, expected: regexp, operator, stackStartFn });
-  if (message instanceof Error) throw message;
-  error.generatedMessage = message === undefined || message === null;
-  throw error;
+  failWithMessage(string, regexp, message, generated, operator, stackStartFn);
 }
 
 /** `assert.match(string, regexp[, message])`. */
@@ -1042,18 +1066,18 @@ function validateCaught(actual, expected, message, operator, stackStartFn) {
       : `Received ${inspect(actual)}`;
     let generated = `The error is expected to be an instance of "${expected.name}". ${received}`;
     if (isError(actual)) generated += `\n\nError message:\n\n${actual.message}`;
-    fail2(actual, expected, message, generated, operator, stackStartFn);
+    failWithMessage(actual, expected, message, generated, operator, stackStartFn);
   }
   const result = expected.call({}, actual);
   if (result === true) return;
   const fnName = expected.name ? `"${expected.name}" ` : '';
   const generated = `The ${fnName}validation function is expected to return "true". Received ${inspect(result)}` +
     `\n\nCaught error:\n\n${isError(actual) ? errorLabel(actual) : inspect(actual)}`;
-  fail2(actual, expected, message, generated, operator, stackStartFn);
+  failWithMessage(actual, expected, message, generated, operator, stackStartFn);
 }
 
 /** Throws the caller's message (or Error) if given, else an AssertionError with `generated`. */
-function fail2(actual, expected, message, generated, operator, stackStartFn) {
+function failWithMessage(actual, expected, message, generated, operator, stackStartFn) {
   if (message instanceof Error) throw message;
   const error = new AssertionError({ message: message ?? generated, actual, expected, operator, stackStartFn });
   error.generatedMessage = message === undefined || message === null;
@@ -1064,7 +1088,7 @@ function validateWithRegExp(actual, expected, message, operator, stackStartFn) {
   const text = String(actual);
   if (expected.exec(text) !== null) return;
   const generated = `The input did not match the regular expression ${inspect(expected)}. Input:\n\n${inspect(text)}\n`;
-  fail2(actual, expected, message, generated, operator, stackStartFn);
+  failWithMessage(actual, expected, message, generated, operator, stackStartFn);
 }
 
 /** Object pattern: each own key (plus name/message for Error patterns) must deep-strict-match. */
@@ -1082,7 +1106,7 @@ function validateWithObject(actual, expected, message, operator, stackStartFn) {
   }
   const mismatch = keys.some((key) => !keyMatches(actual, expected, key));
   if (!mismatch) return;
-  if (message !== undefined && message !== null) fail2(actual, expected, message, '', operator, stackStartFn);
+  if (message !== undefined && message !== null) failWithMessage(actual, expected, message, '', operator, stackStartFn);
   const error = new AssertionError({
     actual: comparisonView(actual, keys, actual, expected),
     expected: comparisonView(expected, keys, actual, expected),
@@ -1121,9 +1145,7 @@ function checkThrown(actual, stackStartFn, kind, error, message, argumentCount) 
   if (actual === NO_EXCEPTION) {
     if (expectation.message instanceof Error) throw expectation.message;
     const generated = missingExceptionMessage(kind, expectation.expected, expectation.message);
-    const failure = new AssertionError({ message: generated, actual: undefined, expected: expectation.expected, operator, stackStartFn });
-    failure.generatedMessage = !expectation.message;
-    throw failure;
+    throw new AssertionError({ message: generated, actual: undefined, expected: expectation.expected, operator, stackStartFn });
   }
   if (expectation.messageFromErrorArgument && isObjectLike(actual) && actual.message === expectation.message) {
     throw makeTypeError('ERR_AMBIGUOUS_ARGUMENT',
@@ -1157,12 +1179,10 @@ function checkNotThrown(actual, stackStartFn, kind, error, message) {
   let details = error && error.name ? ` (${error.name})` : '';
   details += message ? `: ${message}` : '.';
   const actualMessage = isObjectLike(actual) ? actual.message : actual;
-  const failure = new AssertionError({
+  throw new AssertionError({
     message: `Got unwanted ${kind}${details}\nActual message: "${actualMessage}"`,
     actual, expected: error, operator: stackStartFn.name, stackStartFn,
   });
-  failure.generatedMessage = !message;
-  throw failure;
 }
 
 /** `assert.throws(fn[, error][, message])`. */

@@ -77,14 +77,22 @@ function withTimeout(promise, ms, describe) {
  */
 function invokeUserFunction(fn, context) {
   if (fn.length < 2) return Promise.resolve().then(() => fn.call(context, context));
-  return new Promise((resolve, reject) => {
-    const done = (error) => (error ? reject(error) : resolve());
-    const result = fn.call(context, context, done);
-    if (isThenable(result)) {
-      result.then(() => {}, () => {});
-      reject(new Error('passed a callback but also returned a Promise'));
-    }
+  let settle;
+  const finished = new Promise((resolve, reject) => {
+    settle = (error) => (error ? reject(error) : resolve());
   });
+  let result;
+  try {
+    result = fn.call(context, context, (error) => settle(error));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (isThenable(result)) {
+    finished.catch(() => {});
+    result.then(() => {}, () => {});
+    return Promise.reject(new Error('passed a callback but also returned a Promise'));
+  }
+  return finished;
 }
 
 /** Splits `(name?, options?, fn?)` the way node:test does. */
@@ -190,6 +198,7 @@ class Node {
     this.todo = options.todo !== undefined && options.todo !== false ? options.todo : false;
     this.containsOnly = false;
     this.children = [];
+    this.cancelled = false;
     this.hooks = { before: [], after: [], beforeEach: [], afterEach: [] };
     this.settled = deferred();
   }
@@ -224,9 +233,16 @@ class Node {
     return undefined;
   }
 
+  /**
+   * Records that this node has `only`. Inside a test's subtree `only` matters just for
+   * `t.runOnly(true)`, so it neither turns on only-mode for the run nor marks outer suites.
+   */
   markOnlyPath() {
-    this.run.hasOnly = true;
-    for (let node = this.parent; node; node = node.parent) node.containsOnly = true;
+    for (let node = this.parent; node; node = node.parent) {
+      if (node.kind === 'test') return;
+      node.containsOnly = true;
+    }
+    if (this.run.phase === 'collecting') this.run.hasOnly = true;
   }
 }
 
@@ -268,7 +284,11 @@ class Test extends Node {
 const registry = {
   /** Suites whose describe callback is executing right now (innermost last). */
   buildingSuites: [],
-  /** Async describe callbacks still running; late registrations go to the oldest one. */
+  /**
+   * Async describe callbacks still running. Registrations made after the turn in which such
+   * a callback started (i.e. after one of its `await`s) go to the oldest one. Without Node's
+   * async context tracking this is a best guess, right for one async describe at a time.
+   */
   pendingAsyncSuites: [],
   /** The run that is collecting or executing, if any. */
   activeRun: null,
@@ -286,7 +306,8 @@ const registry = {
 function currentParent() {
   const building = registry.buildingSuites[registry.buildingSuites.length - 1];
   if (building) return building;
-  if (registry.pendingAsyncSuites.length > 0) return registry.pendingAsyncSuites[0];
+  const resumedAsyncSuite = registry.pendingAsyncSuites.find((suite) => suite.startTurnOver);
+  if (resumedAsyncSuite) return resumedAsyncSuite;
   const run = registry.activeRun;
   if (run && run.currentTest && run.currentTest.state === 'running') return run.currentTest;
   if (run && run.phase === 'collecting') return run.collectingScope;
@@ -333,20 +354,23 @@ function awaitableFor(node) {
  * starts executing its file's tests at once (`only` then applies to what is known so far).
  */
 function startEagerly(node) {
-  const run = node.run;
-  if (run.phase !== 'collecting' || node.parent.kind === 'test') return;
-  let top = node;
-  while (top.parent && top.parent.kind === 'suite') top = top.parent;
-  const container = top.parent;
-  if (container && (container.kind === 'file' || container.kind === 'root')) drainContainer(container);
+  const container = node.parent;
+  if (node.run.phase === 'collecting' && (container.kind === 'file' || container.kind === 'root')) {
+    drainContainer(container);
+  }
 }
 
+/**
+ * Like Node: the returned promise settles when the test has run, except inside a suite, where
+ * it is already fulfilled (awaiting it there would wait for the suite that is being built).
+ */
 function registerTest(args, modifiers) {
   const { name, options, fn } = parseArguments(args);
   Object.assign(options, modifiers);
   const parent = currentParent();
   const test = new Test(name, parent, parent.run, options, fn);
   attach(parent, test);
+  if (parent.kind === 'suite') return Promise.resolve();
   return parent.kind === 'test' ? test.settled.promise : awaitableFor(test);
 }
 
@@ -357,7 +381,7 @@ function registerSuite(args, modifiers) {
   const suite = new Container('suite', name, parent, parent.run, options);
   attach(parent, suite);
   if (fn && !suite.skip) buildSuite(suite, fn);
-  return parent.kind === 'test' ? suite.settled.promise : awaitableFor(suite);
+  return Promise.resolve(); // Node: "immediately fulfilled with undefined".
 }
 
 /** Adds a node under its parent; under a running test it is queued as a subtest. */
@@ -370,6 +394,10 @@ function attach(parent, node) {
 /** Runs the describe callback now, collecting the suite's children (as Node does). */
 function buildSuite(suite, fn) {
   const context = suiteContext(suite);
+  // Queued before the callback runs, so it fires before any of the callback's continuations.
+  queueMicrotask(() => {
+    suite.startTurnOver = true;
+  });
   registry.buildingSuites.push(suite);
   try {
     const result = fn.call(context, context);
@@ -476,8 +504,9 @@ function drainContainer(container) {
 function ensureBeforeHooks(container) {
   if (!container.beforeHooksRun) {
     container.beforeHooksRun = runHooks(container.hooks.before, suiteContext(container), container, 'before')
-      .then((error) => {
-        container.beforeHookError = error;
+      .then((failure) => {
+        container.beforeHookError = failure;
+        if (failure) container.run.addError(containerError(container, failure.error, 'before hook failed: '));
       });
   }
   return container.beforeHooksRun;
@@ -500,7 +529,7 @@ function containerError(container, error, prefix) {
 
 /** Is `child` excluded by `only` filtering inside `container`? (Node 22 documented rules.) */
 function filteredByOnly(container, child) {
-  if (!container.run.onlyMode) return false;
+  if (!container.run.onlyMode || child.kind === 'file') return false;
   if (child.only || child.containsOnly) return false;
   return childrenAreFiltered(container);
 }
@@ -511,12 +540,14 @@ function filteredByOnly(container, child) {
  */
 function childrenAreFiltered(container) {
   if (container.kind === 'root' || container.kind === 'file') return true;
+  if (container.kind === 'test') return container.runOnlySubtests;
   if (container.containsOnly) return true;
   if (container.only) return false;
   return container.parent ? childrenAreFiltered(container.parent) : true;
 }
 
 async function runChild(container, child) {
+  if (child.cancelled) return;
   if (container.beforeHookError) {
     cancelTree(child, `cancelled: ${describeLocation(container)}${container.beforeHookError.hook} hook failed: ` +
       describeThrown(container.beforeHookError.error), container.beforeHookError.error);
@@ -573,6 +604,7 @@ function recordFileLoadFailure(scope) {
  * todo tests keep their status; other tests fail (Node calls them "cancelled").
  */
 function cancelTree(node, message, cause) {
+  node.cancelled = true;
   if (node.kind === 'test') {
     if (node.record) return;
     if (node.skip) recordSkipped(node, typeof node.skip === 'string' ? node.skip : undefined);
@@ -632,7 +664,8 @@ async function runTest(test) {
       (await runHooks(collectEachHooks(test, 'afterEach'), context, test, 'afterEach'));
     if (afterFailure) setTestError(test, afterFailure.error, `${afterFailure.hook} hook failed: `);
   } finally {
-    run.currentTest = previous;
+    // A subtest cancelled by its parent's timeout may end after others started: keep theirs.
+    if (run.currentTest === test) run.currentTest = previous;
     test.state = 'finished';
     if (test.abortController) test.abortController.abort();
   }
@@ -689,8 +722,9 @@ function finishTest(test, duration) {
 
 /** beforeEach: outermost first; afterEach: innermost first. */
 function collectEachHooks(test, kind) {
-  const hooks = test.ancestors().flatMap((node) => node.hooks[kind]);
-  return kind === 'afterEach' ? test.ancestors().reverse().flatMap((node) => node.hooks[kind]) : hooks;
+  const ancestors = test.ancestors();
+  if (kind === 'afterEach') ancestors.reverse();
+  return ancestors.flatMap((node) => node.hooks[kind]);
 }
 
 /** Runs hooks in order; returns `{ hook, error }` for the first failure (the rest still run). */
@@ -722,7 +756,7 @@ function queueSubtest(parent, node) {
 }
 
 async function runSubtest(parent, node) {
-  if (node.state === 'finished' || node.settled.done) return;
+  if (node.cancelled || node.record) return;
   if (!parent.beforeHooksDone) {
     parent.beforeHooksDone = true;
     parent.beforeHookFailure = await runHooks(parent.hooks.before, new TestContext(parent), parent, 'before');

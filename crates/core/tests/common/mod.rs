@@ -1,0 +1,179 @@
+//! Test support: a real server on 127.0.0.1 over a temporary root, a tiny HTTP/1.1 client, and
+//! helpers that wait for files on disk to say something.
+
+#![allow(dead_code)]
+
+use daebug_core::engine::{Engine, Options};
+use daebug_core::http::security::AllowedHosts;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    pub root: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn server(configure: impl FnOnce(&mut Options)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<html><head><title>t</title></head><body>hi</body></html>",
+    )
+    .unwrap();
+    let mut opts = Options::new(dir.path());
+    opts.long_poll = Duration::from_secs(2);
+    configure(&mut opts);
+    let engine = Engine::new(opts).unwrap();
+    engine.start().unwrap();
+    let app = daebug_core::http::standalone(engine.clone(), AllowedHosts::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let root = engine.root().to_path_buf();
+    TestServer {
+        addr,
+        engine,
+        root,
+        _dir: dir,
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl TestServer {
+    pub fn log(&self, realm: &str) -> PathBuf {
+        self.root.join("daebug").join(format!("{realm}.md"))
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Resp {
+        let mut s = TcpStream::connect(self.addr).await.unwrap();
+        let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            req.push_str(&format!("Host: localhost:{}\r\n", self.addr.port()));
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.unwrap();
+        parse_response(&buf)
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.request("GET", path, &[], "").await
+    }
+
+    /// Long poll as realm `name`.
+    pub async fn poll(&self, name: &str) -> Resp {
+        self.get(&format!(
+            "/-daebug-channel?name={name}&url=http%3A%2F%2Flocalhost%2F"
+        ))
+        .await
+    }
+
+    pub async fn post(&self, name: &str, body: &str) -> Resp {
+        self.request(
+            "POST",
+            &format!("/-daebug-channel?name={name}&url=http%3A%2F%2Flocalhost%2F"),
+            &[("Content-Type", "application/json")],
+            body,
+        )
+        .await
+    }
+
+    pub fn append(&self, realm: &str, text: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.log(realm))
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+}
+
+fn parse_response(buf: &[u8]) -> Resp {
+    let text = String::from_utf8_lossy(buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+/// Wait until `path` exists and `pred` holds for its content; panics with the content after `secs`.
+pub async fn wait_for_file(path: &Path, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if pred(&text) {
+            return text;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting on {}; it holds:\n{text}", path.display());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,332 @@
+//! HTTP integration tests: a real server on 127.0.0.1 and a simulated realm speaking SPEC 5,
+//! checking the Markdown files on disk.
+
+mod common;
+
+use common::{server, wait_for_file};
+use std::time::{Duration, Instant};
+
+const REALM: &str = "7-zen-1201-03";
+
+fn result(id: &str, value: &str) -> String {
+    format!(r#"{{"ok":true,"value":{value},"jobId":"{id}","backgroundEvents":[]}}"#)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_poll_creates_log_and_registry_line() {
+    let s = server(|_| {}).await;
+    let r = s.poll(REALM).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "", "no job: empty body");
+    let log = std::fs::read_to_string(s.log(REALM)).unwrap();
+    assert!(log.starts_with(&format!("# {REALM} session\n")));
+    assert!(
+        log.ends_with("> Append your JavaScript snippet below to execute against this page.\n\n")
+    );
+    let reg = std::fs::read_to_string(s.root.join("daebug.md")).unwrap();
+    assert!(
+        reg.contains(&format!(
+            "* [{REALM}](daebug/{REALM}.md) (http://localhost/) at "
+        )),
+        "{reg}"
+    );
+    assert!(reg.contains(": live\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn request_reply_round_trip_answers_the_long_poll_at_once() {
+    let s = server(|o| o.long_poll = Duration::from_secs(10)).await;
+    s.poll(REALM).await;
+    let poll = {
+        let s2 = &s;
+        async move { s2.poll(REALM).await }
+    };
+    let appended = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t = Instant::now();
+        s.append(REALM, "\n```js\n12 + 13\n```\n");
+        t
+    };
+    let (job, t0) = tokio::join!(poll, appended);
+    let waited = t0.elapsed();
+    assert!(
+        waited < Duration::from_secs(2),
+        "the long poll must answer as soon as a job exists, took {waited:?}"
+    );
+    assert_eq!(job.body, "12 + 13\n");
+    assert!(job
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/javascript"));
+    let id = job.header("x-job-id").unwrap().to_string();
+    let text = std::fs::read_to_string(s.log(REALM)).unwrap();
+    assert!(
+        text.contains(&format!("#### 👍{REALM} to agent at ")) && text.contains("executing (0s)"),
+        "{text}"
+    );
+    assert_eq!(s.post(REALM, &result(&id, "25")).await.status, 200);
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("```JSON\n25\n```")).await;
+    assert!(!text.contains("executing ("));
+    let reg = std::fs::read_to_string(s.root.join("daebug.md")).unwrap();
+    assert!(reg.contains(": live\n"), "{reg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_requests_back_to_back_are_answered_in_order() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    s.append(REALM, "\n```js\n'first'\n```\n");
+    s.append(REALM, "\n```js\n'second'\n```\n");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let job = s.poll(REALM).await;
+        let id = job.header("x-job-id").unwrap().to_string();
+        seen.push(job.body.trim().to_string());
+        s.post(
+            REALM,
+            &result(&id, &format!("{:?}", job.body.trim().trim_matches('\''))),
+        )
+        .await;
+    }
+    assert_eq!(seen, ["'first'", "'second'"]);
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.matches("```JSON").count() == 2).await;
+    let first = text.find("\"first\"").unwrap();
+    let second = text.find("\"second\"").unwrap();
+    assert!(first < second);
+    assert!(
+        !text.contains("queued") && !text.contains("executing ("),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_result_for_another_job_is_a_diagnostic() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    s.append(REALM, "\n```js\n1\n```\n");
+    let job = s.poll(REALM).await;
+    assert!(!job.body.is_empty());
+    s.post(REALM, &result("not-the-job", "2")).await;
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("diagnostic at")).await;
+    assert!(text.contains("did not hand out"), "{text}");
+    assert!(
+        text.contains("executing ("),
+        "the real job still waits: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn timeout_then_late_result_is_kept_as_diagnostic() {
+    let s = server(|o| o.timeout = Duration::from_millis(800)).await;
+    s.poll(REALM).await;
+    s.append(REALM, "\n```js\nawait new Promise(() => {})\n```\n");
+    let job = s.poll(REALM).await;
+    let id = job.header("x-job-id").unwrap().to_string();
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("```Error")).await;
+    assert!(
+        text.contains(&format!("#### 🚫{REALM} to agent at ")),
+        "{text}"
+    );
+    assert!(text.contains("did not answer within 0.8s"), "{text}");
+    s.post(REALM, &result(&id, "\"late\"")).await;
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("diagnostic at")).await;
+    assert!(
+        text.contains("after its timeout") && text.contains("late"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_payloads_get_400_and_change_nothing() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    let before = std::fs::read_to_string(s.log(REALM)).unwrap();
+    for body in ["{", "[]", r#"{"type":"nope"}"#, r#"{"ok":"yes"}"#, "\u{0}"] {
+        let r = s.post(REALM, body).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert!(
+            r.body.starts_with("Daebug: ") && r.body.lines().count() == 1,
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(s.get("/-daebug-channel").await.status, 400);
+    let big = format!(r#"{{"ok":true,"value":"{}"}}"#, "x".repeat(5 * 1024 * 1024));
+    assert_eq!(s.post(REALM, &big).await.status, 413);
+    let long_query = format!("/-daebug-channel?name=a&url={}", "x".repeat(20_000));
+    assert_eq!(s.get(&long_query).await.status, 414);
+    assert_eq!(std::fs::read_to_string(s.log(REALM)).unwrap(), before);
+    assert_eq!(s.poll(REALM).await.status, 200, "server still serves");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn foreign_hosts_and_cross_site_requests_are_refused() {
+    let s = server(|_| {}).await;
+    let r = s.request("GET", "/", &[("Host", "evil.example")], "").await;
+    assert_eq!(r.status, 403, "DNS rebinding: {}", r.body);
+    assert_eq!(
+        s.request("GET", "/", &[("Host", "127.0.0.1:1")], "")
+            .await
+            .status,
+        200
+    );
+    let path = format!("/-daebug-channel?name={REALM}");
+    let r = s
+        .request("POST", &path, &[("Origin", "https://evil.example")], "{}")
+        .await;
+    assert_eq!(r.status, 403);
+    let r = s
+        .request("POST", &path, &[("Sec-Fetch-Site", "cross-site")], "{}")
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(!s.log(REALM).exists(), "refused requests register nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn background_flush_progress_and_worker_restart() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    let flush = r#"{"type":"background-flush","events":[{"type":"console","level":"log","eventAt":"2026-01-01T00:00:00Z","message":"bg-log {\"a\":1}"},{"type":"error","source":"window.onerror","message":"Uncaught Error: bg-throw","stack":"Error: bg-throw\n    at x.js:1:1"}],"reportedAt":"2026-01-01T00:00:01Z"}"#;
+    assert_eq!(s.post(REALM, flush).await.status, 200);
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("background at")).await;
+    assert!(text.contains(&format!("#### 📣{REALM} background at ")));
+    assert!(
+        text.contains("```Text console.log\nbg-log {\"a\":1}\n```"),
+        "{text}"
+    );
+    assert!(
+        text.contains("##### 🚫window.onerror at ")
+            && text.contains("```Error window.onerror\nError: bg-throw"),
+        "{text}"
+    );
+
+    s.append(REALM, "\n```js\nlong()\n```\n");
+    let job = s.poll(REALM).await;
+    let id = job.header("x-job-id").unwrap().to_string();
+    let progress = format!(
+        r#"{{"type":"job-progress","jobId":"{id}","backgroundEvents":[{{"type":"console","level":"log","message":"tick 1"}}],"elapsed":1000}}"#
+    );
+    s.post(REALM, &progress).await;
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("tick 1")).await;
+    let tail = &text[text.rfind("long()").unwrap()..];
+    assert!(
+        tail.find("tick 1").unwrap() < tail.find("executing (").unwrap(),
+        "{tail}"
+    );
+    let progress = progress.replace("tick 1", "tick 2").replace(
+        r#""message":"tick 2"}]"#,
+        r#""message":"tick 1"},{"type":"console","level":"log","message":"tick 2"}]"#,
+    );
+    s.post(REALM, &progress).await;
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("tick 2")).await;
+    assert_eq!(
+        text.matches("tick 1").count(),
+        1,
+        "events are replaced, not appended: {text}"
+    );
+
+    let worker = format!("{REALM}-webworker");
+    s.post(
+        &worker,
+        &format!(r#"{{"type":"worker-init","mainPage":"{REALM}"}}"#),
+    )
+    .await;
+    s.post(&worker, r#"{"type":"worker-timeout","duration":21000}"#)
+        .await;
+    let text = wait_for_file(&s.log(&worker), 5, |t| t.contains("diagnostic at")).await;
+    assert!(
+        text.contains("Worker did not answer for 21000ms; restarted it."),
+        "{text}"
+    );
+    let reg = std::fs::read_to_string(s.root.join("daebug.md")).unwrap();
+    assert!(reg.contains(&format!("(worker of {REALM})")), "{reg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_log_is_left_alone() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    std::fs::remove_file(s.log(REALM)).unwrap();
+    s.post(
+        REALM,
+        r#"{"type":"background-flush","events":[{"type":"console","message":"x"}]}"#,
+    )
+    .await;
+    s.poll(REALM).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!s.log(REALM).exists());
+    let reg = std::fs::read_to_string(s.root.join("daebug.md")).unwrap();
+    assert!(
+        reg.contains(&format!("(daebug/{REALM}.md)")),
+        "the registry still links it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reload_mid_job_fails_the_job_and_keeps_the_realm() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    s.append(REALM, "\n```js\nlocation.reload()\n```\n");
+    let job = s.poll(REALM).await;
+    assert!(!job.body.is_empty());
+    // The page reloads and polls again under the same name.
+    let log = s.log(REALM);
+    let (_, text) = tokio::join!(
+        s.poll(REALM),
+        wait_for_file(&log, 5, |t| t.contains("```Error"))
+    );
+    assert!(text.contains("reloaded or restarted"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_line_requests_shutdown_and_close_rewrites_registry() {
+    let s = server(|_| {}).await;
+    let reg = s.root.join("daebug.md");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&reg).unwrap();
+    std::io::Write::write_all(&mut f, b"\n%%SHUTDOWN%%\n").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), s.engine.shutdown_requested())
+        .await
+        .expect("shutdown requested");
+    s.engine.close();
+    let text = std::fs::read_to_string(&reg).unwrap();
+    assert!(
+        text.contains("stopped at") && text.contains("npx daebug"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn static_files_are_guarded_and_html_injected() {
+    let s = server(|_| {}).await;
+    std::fs::write(s.root.join(".env"), "SECRET=1").unwrap();
+    std::fs::write(s.root.join("app.js"), "export {}").unwrap();
+    let r = s.get("/").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body
+            .contains("<script data-daebug src=\"/-daebug-shim.js\"></script>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.header("content-length")
+            .map(|l| l.parse::<usize>().unwrap()),
+        Some(r.body.len())
+    );
+    let js = s.get("/app.js").await;
+    assert_eq!(js.header("cache-control"), Some("no-cache"));
+    assert!(js.header("content-type").unwrap().contains("javascript"));
+    assert_eq!(s.get("/.env").await.status, 404);
+    assert_eq!(s.get("/%2e%2e/%2e%2e/etc/passwd").await.status, 404);
+    assert_eq!(s.get("/-daebug-shim.js").await.status, 200);
+    assert_eq!(s.get("/-daebug-nope").await.status, 404);
+    let d = s
+        .request(
+            "POST",
+            "/-daebug-discover-tests",
+            &[],
+            r#"{"files":["../x/*.js"]}"#,
+        )
+        .await;
+    assert_eq!(d.status, 400);
+}
