@@ -58,32 +58,32 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> axum::re
 }
 
 /// `name` and `url` from the query string.
-fn realm_params(uri: &Uri) -> Result<(String, String), axum::response::Response> {
+fn realm_params(uri: &Uri) -> Result<(String, String), Box<axum::response::Response>> {
     let q: HashMap<String, String> = uri
         .query()
-        .map(|q| serde_urlencoded_pairs(q))
+        .map(query_pairs)
         .unwrap_or_default();
     let name = q
         .get("name")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
     if !crate::names::is_valid_realm_name(&name) {
-        return Err(text_response(
+        return Err(Box::new(text_response(
             StatusCode::BAD_REQUEST,
             "Daebug: missing or invalid ?name=<realm> parameter (1-120 printable characters).\n",
-        ));
+        )));
     }
     Ok((name, q.get("url").cloned().unwrap_or_default()))
 }
 
-fn serde_urlencoded_pairs(q: &str) -> HashMap<String, String> {
+fn query_pairs(q: &str) -> HashMap<String, String> {
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
 async fn channel_poll(State(st): State<AppState>, uri: Uri) -> axum::response::Response {
     let (name, url) = match realm_params(&uri) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match st.engine.poll(&name, &url).await {
         Some(job) => axum::response::Response::builder()
@@ -115,7 +115,7 @@ async fn channel_post(
 ) -> axum::response::Response {
     let (name, url) = match realm_params(&uri) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match parse_message(&body) {
         Ok(message) => {
