@@ -865,11 +865,7 @@ impl Engine {
             self.edit_log(&log, |t| edit::progress(t, &code, secs, &events));
         }
         for (key, run) in timed_out {
-            let secs = timeout.as_secs_f64();
-            let message = format!(
-                "Timeout: the realm did not answer within {secs}s. If its result arrives later, it is written below as a diagnostic."
-            );
-            self.finish(&key, run, Outcome::Error(message), None);
+            self.finish(&key, run, Outcome::timeout(timeout.as_secs_f64()), None);
             // Let the realm's next job go.
             if let Some(n) = self.with_realm(&key, |r| r.notify.clone()) {
                 n.notify_waiters();

@@ -17,5 +17,6 @@ pub mod port;
 pub mod registry;
 pub mod server;
 pub mod store;
+pub mod testrun;
 pub mod watcher;
 pub mod wire;

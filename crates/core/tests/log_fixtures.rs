@@ -51,9 +51,8 @@ fn log_fixtures() {
 }
 
 fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
-    let read = |f: &str| {
-        std::fs::read_to_string(dir.join(f)).map_err(|e| format!("reading {f}: {e}"))
-    };
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| format!("reading {f}: {e}"));
     let input = read("input.md")?;
     let ops: Vec<Value> =
         serde_json::from_str(&read("ops.json")?).map_err(|e| format!("ops.json: {e}"))?;
@@ -63,7 +62,10 @@ fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
         let kind = op["op"].as_str().unwrap_or("?");
         let before = text.clone();
         text = apply(&text, op).map_err(|e| {
-            format!("op #{i} ({kind}): {e}\n--- text before the op ---\n{}", show(&before))
+            format!(
+                "op #{i} ({kind}): {e}\n--- text before the op ---\n{}",
+                show(&before)
+            )
         })?;
         check_invariants(&before, &text, op).map_err(|e| {
             format!(
@@ -93,7 +95,9 @@ fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
 // Operations
 
 fn s<'a>(op: &'a Value, key: &str) -> Result<&'a str, String> {
-    op[key].as_str().ok_or_else(|| format!("missing string `{key}`"))
+    op[key]
+        .as_str()
+        .ok_or_else(|| format!("missing string `{key}`"))
 }
 
 fn s_or<'a>(op: &'a Value, key: &str, default: &'a str) -> &'a str {
@@ -115,10 +119,18 @@ fn apply(text: &str, op: &Value) -> Result<String, String> {
                     .as_array()
                     .ok_or("expect_jobs is not a list")?
                     .iter()
-                    .map(|j| Ok((s_or(j, "agent", "agent").to_string(), s(j, "code")?.to_string())))
+                    .map(|j| {
+                        Ok((
+                            s_or(j, "agent", "agent").to_string(),
+                            s(j, "code")?.to_string(),
+                        ))
+                    })
                     .collect::<Result<_, String>>()?;
-                let actual: Vec<(String, String)> =
-                    synced.jobs.iter().map(|j: &NewJob| (j.agent.clone(), j.code.clone())).collect();
+                let actual: Vec<(String, String)> = synced
+                    .jobs
+                    .iter()
+                    .map(|j: &NewJob| (j.agent.clone(), j.code.clone()))
+                    .collect();
                 if expected != actual {
                     return Err(format!("jobs: expected {expected:?}, got {actual:?}"));
                 }
@@ -135,7 +147,11 @@ fn apply(text: &str, op: &Value) -> Result<String, String> {
                 return Err(format!(
                     "sync is not idempotent: a second sync accepted {:?} and produced\n{}",
                     again.jobs,
-                    again.text.as_deref().map(|t| diff(&out, t)).unwrap_or_default()
+                    again
+                        .text
+                        .as_deref()
+                        .map(|t| diff(&out, t))
+                        .unwrap_or_default()
                 ));
             }
             Ok(out)
@@ -177,8 +193,11 @@ fn apply(text: &str, op: &Value) -> Result<String, String> {
             Ok(edit::insert_above_footer(text, &section))
         }
         "insert_diagnostic" => {
-            let section =
-                events::render_diagnostic(s_or(op, "realm", DEFAULT_REALM), s(op, "at")?, s(op, "message")?);
+            let section = events::render_diagnostic(
+                s_or(op, "realm", DEFAULT_REALM),
+                s(op, "at")?,
+                s(op, "message")?,
+            );
             Ok(edit::insert_above_footer(text, &section))
         }
         "agent_append" => Ok(format!("{text}{}", s(op, "text")?)),
@@ -187,7 +206,9 @@ fn apply(text: &str, op: &Value) -> Result<String, String> {
             let with = s(op, "with")?;
             match text.matches(find).count() {
                 1 => Ok(text.replacen(find, with, 1)),
-                n => Err(format!("agent_replace: `find` occurs {n} times, expected once: {find:?}")),
+                n => Err(format!(
+                    "agent_replace: `find` occurs {n} times, expected once: {find:?}"
+                )),
             }
         }
         other => Err(format!("unknown op `{other}`")),
@@ -207,12 +228,18 @@ fn found(op: &Value, is_some: bool) -> Result<(), String> {
 }
 
 fn bg_events(v: &Value) -> Result<Vec<BgEvent>, String> {
-    let Some(list) = v.as_array() else { return Ok(vec![]) };
+    let Some(list) = v.as_array() else {
+        return Ok(vec![]);
+    };
     list.iter()
         .map(|e| {
             let kind = match s(e, "kind")? {
-                "console" => EventKind::Console { level: s_or(e, "level", "log").to_string() },
-                "error" => EventKind::Error { source: s_or(e, "source", "window.onerror").to_string() },
+                "console" => EventKind::Console {
+                    level: s_or(e, "level", "log").to_string(),
+                },
+                "error" => EventKind::Error {
+                    source: s_or(e, "source", "window.onerror").to_string(),
+                },
                 other => return Err(format!("unknown event kind `{other}`")),
             };
             Ok(BgEvent {
@@ -234,7 +261,7 @@ fn parse_reply(v: &Value) -> Result<Reply, String> {
         Outcome::Text(t.to_string())
     } else if let Some(e) = o["error"].as_str() {
         Outcome::Error(e.to_string())
-    } else if let Some(secs) = o["timeout"].as_u64() {
+    } else if let Some(secs) = o["timeout"].as_f64() {
         Outcome::timeout(secs)
     } else {
         return Err(format!("bad outcome {o}"));
@@ -274,10 +301,15 @@ fn check_invariants(before: &str, after: &str, op: &Value) -> Result<(), String>
             }
         }
     }
-    if matches!(op["op"].as_str(), Some("sync" | "insert_background" | "insert_diagnostic")) {
+    if matches!(
+        op["op"].as_str(),
+        Some("sync" | "insert_background" | "insert_diagnostic")
+    ) {
         let doc = Doc::parse(after);
         let prompts = (0..doc.lines.len())
-            .filter(|&i| doc.line_text(&doc.lines[i]).starts_with(FOOTER_PROMPT) && doc.is_outside_code(i))
+            .filter(|&i| {
+                doc.line_text(&doc.lines[i]).starts_with(FOOTER_PROMPT) && doc.is_outside_code(i)
+            })
             .count();
         if prompts != 1 {
             return Err(format!("expected exactly one footer, found {prompts}"));
@@ -377,7 +409,11 @@ fn diff(expected: &str, actual: &str) -> String {
     let mut lcs = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     // (tag, line, expected line number)
@@ -399,15 +435,15 @@ fn diff(expected: &str, actual: &str) -> String {
     let changed: Vec<usize> = (0..rows.len()).filter(|&k| rows[k].0 != ' ').collect();
     let mut out = String::new();
     let mut last_shown: Option<usize> = None;
-    for k in 0..rows.len() {
+    for (k, (tag, line, expected_line)) in rows.iter().enumerate() {
         let near = changed.iter().any(|&c| c.abs_diff(k) <= 3);
         if !near {
             continue;
         }
         if last_shown.is_none_or(|l| l + 1 != k) {
-            let _ = writeln!(out, "@@ expected line {} @@", rows[k].2 + 1);
+            let _ = writeln!(out, "@@ expected line {} @@", expected_line + 1);
         }
-        let _ = writeln!(out, "{}{}", rows[k].0, visible(rows[k].1));
+        let _ = writeln!(out, "{tag}{}", visible(line));
         last_shown = Some(k);
     }
     out

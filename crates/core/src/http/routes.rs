@@ -59,10 +59,7 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> axum::re
 
 /// `name` and `url` from the query string.
 fn realm_params(uri: &Uri) -> Result<(String, String), Box<axum::response::Response>> {
-    let q: HashMap<String, String> = uri
-        .query()
-        .map(query_pairs)
-        .unwrap_or_default();
+    let q: HashMap<String, String> = uri.query().map(query_pairs).unwrap_or_default();
     let name = q
         .get("name")
         .map(|s| s.trim().to_string())

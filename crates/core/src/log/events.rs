@@ -118,7 +118,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The failure written when the realm did not answer in time (SPEC 3.1).
-    pub fn timeout(secs: u64) -> Outcome {
+    pub fn timeout(secs: f64) -> Outcome {
         Outcome::Error(format!(
             "Timeout: the realm did not answer within {secs}s. The code may still be running there; \
              a result that arrives later is written to this log as a diagnostic."

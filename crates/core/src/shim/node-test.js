@@ -210,6 +210,15 @@ class Node {
     return typeof this.run.options.timeout === 'number' ? this.run.options.timeout : Infinity;
   }
 
+  /**
+   * A suite's own time limit for running all its tests: its `timeout` option, else the nearest
+   * enclosing suite's. (The run-wide `timeout` applies to each test, not to whole suites.)
+   */
+  get suiteTimeout() {
+    if (typeof this.options.timeout === 'number') return this.options.timeout;
+    return this.parent && this.parent.kind === 'suite' ? this.parent.suiteTimeout : Infinity;
+  }
+
   /** Names of enclosing suites and tests (not the root or file scopes), outermost first. */
   ancestorNames() {
     const names = [];
@@ -585,7 +594,16 @@ async function runContainer(container) {
     container.settled.resolve();
     return;
   }
-  await runContainerBody(container);
+  try {
+    await withTimeout(runContainerBody(container), container.suiteTimeout, 'suite');
+  } catch (error) {
+    container.run.addError(containerError(container, error));
+    for (const child of container.children) {
+      cancelTree(child, `test did not finish before its parent and was cancelled (suite "${container.name}" ` +
+        `timed out after ${container.suiteTimeout}ms)`);
+    }
+    container.settled.resolve();
+  }
 }
 
 /** A file that failed to import counts as one failing test, as with `node --test <file>`. */
