@@ -13,6 +13,7 @@ use crate::log::{BgEvent, Outcome, Reply};
 use crate::names;
 use crate::registry::{self, Entry, RealmState};
 use crate::store::{Edit, Store};
+use crate::testrun::{Progress, TestRun};
 use crate::watcher::Watcher;
 use crate::wire::{JobResult, Message, WireEvent};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -72,6 +73,8 @@ impl Options {
 
 /// Placeholders are refreshed no more often than this.
 const REFRESH_EVERY: Duration = Duration::from_secs(5);
+/// Test-run progress is written into the placeholder no more often than this.
+const TEST_PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Timed-out jobs remembered for late results.
 const LATE_JOBS_KEPT: usize = 200;
 
@@ -86,6 +89,30 @@ struct Running {
     started: Instant,
     last_refresh: Instant,
     events: Vec<BgEvent>,
+    /// An in-page test run this job started, as reported so far.
+    test: Option<TestRun>,
+    last_test_write: Option<Instant>,
+}
+
+impl Running {
+    fn new(job: Job) -> Running {
+        Running {
+            job,
+            started: Instant::now(),
+            last_refresh: Instant::now(),
+            events: Vec::new(),
+            test: None,
+            last_test_write: None,
+        }
+    }
+
+    /// What the placeholder shows besides events: the test run's progress.
+    fn extra(&self) -> String {
+        self.test
+            .as_ref()
+            .map(TestRun::render_progress)
+            .unwrap_or_default()
+    }
 }
 
 struct Realm {
@@ -401,6 +428,7 @@ impl Engine {
             if let Err(e) = self.inner.store.create_new(&log, &content) {
                 tracing::warn!("could not create {}: {e}", log.display());
             }
+            self.edit_log(&log, |t| edit::settle_stale(t, &name, &now));
         }
         let _ = self.inner.sync_tx.send(log);
         self.write_registry();
@@ -474,12 +502,7 @@ impl Engine {
                         id: job.id.clone(),
                         code: job.code.clone(),
                     };
-                    realm.current = Some(Running {
-                        job,
-                        started: Instant::now(),
-                        last_refresh: Instant::now(),
-                        events: Vec::new(),
-                    });
+                    realm.current = Some(Running::new(job));
                     realm.touch();
                     (handout, realm.log.clone())
                 })
@@ -598,6 +621,11 @@ impl Engine {
             at: now_hms(),
             duration_ms,
             outcome,
+            extra: run
+                .test
+                .as_ref()
+                .map(TestRun::render_summary)
+                .unwrap_or_default(),
             events,
         };
         let code = run.job.code.clone();
@@ -636,13 +664,14 @@ impl Engine {
                         run.job.code.clone(),
                         run.started.elapsed().as_secs(),
                         run.events.clone(),
+                        run.extra(),
                     ))
                 }
                 _ => None,
             }
         };
-        if let Some((log, code, secs, events)) = update {
-            self.edit_log(&log, |t| edit::progress(t, &code, secs, &events));
+        if let Some((log, code, secs, events, extra)) = update {
+            self.edit_log(&log, |t| edit::progress(t, &code, secs, &events, &extra));
         }
     }
 
@@ -845,6 +874,7 @@ impl Engine {
                             run.job.code.clone(),
                             run.started.elapsed().as_secs(),
                             run.events.clone(),
+                            run.extra(),
                         ));
                     }
                 } else if realm.polling == 0
@@ -861,8 +891,8 @@ impl Engine {
                 }
             }
         }
-        for (log, code, secs, events) in refresh {
-            self.edit_log(&log, |t| edit::progress(t, &code, secs, &events));
+        for (log, code, secs, events, extra) in refresh {
+            self.edit_log(&log, |t| edit::progress(t, &code, secs, &events, &extra));
         }
         for (key, run) in timed_out {
             self.finish(&key, run, Outcome::timeout(timeout.as_secs_f64()), None);
@@ -969,9 +999,67 @@ fn events_text(events: &[BgEvent]) -> String {
 }
 
 impl Engine {
-    /// `POST /-daebug-test-progress`: progress of an in-page test run. Recorded for the test
-    /// runner (see the in-page test runner issue); for now only traced.
-    pub fn test_progress(&self, progress: serde_json::Value) {
-        tracing::debug!(%progress, "test progress");
+    /// `POST /-daebug-test-progress`: progress of an in-page test run. Shown in the placeholder
+    /// of the job that started it (at most every 2 s), and as a summary in that job's reply.
+    /// A run outside any job gets its summary above the footer when complete.
+    pub fn test_progress(&self, progress: Progress) {
+        let key = names::sanitize(&progress.realm_name);
+        enum Write {
+            Placeholder(PathBuf, String, u64, Vec<BgEvent>, String),
+            Section(PathBuf, String),
+        }
+        let write = {
+            let mut st = self.state();
+            let Some(realm) = st.realms.get_mut(&key) else {
+                tracing::debug!(realm = %progress.realm_name, "test progress for an unknown realm");
+                return;
+            };
+            realm.last_seen = Instant::now();
+            let log = realm.log.clone();
+            let name = realm.name.clone();
+            match realm.current.as_mut() {
+                Some(run) => {
+                    let complete = progress.complete;
+                    run.test
+                        .get_or_insert_with(TestRun::default)
+                        .apply(progress);
+                    let due = run
+                        .last_test_write
+                        .is_none_or(|t| t.elapsed() >= TEST_PROGRESS_EVERY);
+                    if due || complete {
+                        run.last_test_write = Some(Instant::now());
+                        Some(Write::Placeholder(
+                            log,
+                            run.job.code.clone(),
+                            run.started.elapsed().as_secs(),
+                            run.events.clone(),
+                            run.extra(),
+                        ))
+                    } else {
+                        None
+                    }
+                }
+                None if progress.complete => {
+                    let mut test = TestRun::default();
+                    test.apply(progress);
+                    let section = format!(
+                        "#### 🧪{name} tests at {}\n{}",
+                        now_hms(),
+                        test.render_summary()
+                    );
+                    Some(Write::Section(log, section))
+                }
+                None => None,
+            }
+        };
+        match write {
+            Some(Write::Placeholder(log, code, secs, events, extra)) => {
+                self.edit_log(&log, |t| edit::progress(t, &code, secs, &events, &extra));
+            }
+            Some(Write::Section(log, section)) => {
+                self.edit_log(&log, |t| Some(edit::insert_above_footer(t, &section)));
+            }
+            None => {}
+        }
     }
 }

@@ -330,3 +330,42 @@ async fn static_files_are_guarded_and_html_injected() {
         .await;
     assert_eq!(d.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn test_run_progress_streams_and_the_summary_lands_in_the_reply() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    s.append(
+        REALM,
+        "\n```js\nawait (await import('node:test')).run()\n```\n",
+    );
+    let job = s.poll(REALM).await;
+    let id = job.header("x-job-id").unwrap().to_string();
+    let progress = format!(
+        r#"{{"realmName":"{REALM}","totals":{{"pass":1,"fail":1,"skip":0}},"duration":900,"recentTests":[{{"name":"adds","suite":"math","status":"pass","duration":1}},{{"name":"breaks","status":"fail","duration":2,"error":{{"message":"AssertionError: 1 == 2","stack":"AssertionError: 1 == 2\n    at t.js:1:1"}}}}],"complete":false}}"#
+    );
+    let r = s
+        .request("POST", "/-daebug-test-progress", &[], &progress)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("🧪 tests running")).await;
+    assert!(text.contains("1 passed, 1 failed so far"), "{text}");
+    let done = format!(
+        r#"{{"realmName":"{REALM}","totals":{{"pass":1,"fail":1,"skip":1}},"duration":1500,"recentTests":[{{"name":"later","status":"skip"}}],"complete":true}}"#
+    );
+    s.request("POST", "/-daebug-test-progress", &[], &done)
+        .await;
+    s.post(REALM, &result(&id, r#"{"pass":1,"fail":1,"skip":1}"#))
+        .await;
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("🧪 tests: ")).await;
+    let reply = &text[text.find(&format!("#### 👍{REALM} to agent")).unwrap()..];
+    assert!(reply.contains("##### 🧪 tests: 1 passed, 1 failed, 1 skipped in 1500ms\n```Text tests\n✖ breaks (2ms)\n  AssertionError: 1 == 2\n"), "{reply}");
+    assert!(
+        !text.contains("tests running"),
+        "progress replaced by the summary: {text}"
+    );
+    let bad = s
+        .request("POST", "/-daebug-test-progress", &[], r#"{"totals":1}"#)
+        .await;
+    assert_eq!(bad.status, 400);
+}

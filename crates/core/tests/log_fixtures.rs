@@ -163,7 +163,13 @@ fn apply(text: &str, op: &Value) -> Result<String, String> {
         }
         "progress" => {
             let elapsed = op["elapsed"].as_u64().ok_or("missing `elapsed`")?;
-            let r = edit::progress(text, s(op, "code")?, elapsed, &bg_events(&op["events"])?);
+            let r = edit::progress(
+                text,
+                s(op, "code")?,
+                elapsed,
+                &bg_events(&op["events"])?,
+                "",
+            );
             found(op, r.is_some())?;
             Ok(r.unwrap_or_else(|| text.to_string()))
         }
@@ -272,6 +278,7 @@ fn parse_reply(v: &Value) -> Result<Reply, String> {
         at: s(v, "at")?.to_string(),
         duration_ms: v["duration_ms"].as_u64().ok_or("missing duration_ms")?,
         outcome,
+        extra: String::new(),
         events: bg_events(&v["events"])?,
     })
 }

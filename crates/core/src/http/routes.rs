@@ -164,18 +164,14 @@ async fn discover_tests(State(st): State<AppState>, body: Bytes) -> axum::respon
 }
 
 async fn test_progress(State(st): State<AppState>, body: Bytes) -> axum::response::Response {
-    match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(v) if v.is_object() => {
-            st.engine.test_progress(v);
+    match serde_json::from_slice::<crate::testrun::Progress>(&body) {
+        Ok(p) => {
+            st.engine.test_progress(p);
             ok_json("{\"ok\":true}")
         }
-        Ok(_) => text_response(
-            StatusCode::BAD_REQUEST,
-            "Daebug: test progress must be a JSON object\n",
-        ),
         Err(e) => text_response(
             StatusCode::BAD_REQUEST,
-            &format!("Daebug: request body is not valid JSON: {e}\n"),
+            &format!("Daebug: malformed test progress: {e}\n"),
         ),
     }
 }

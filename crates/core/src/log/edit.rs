@@ -6,7 +6,7 @@
 //! headers (SPEC 3.4); nothing relies on offsets from an earlier read. Text the server did not
 //! write is never dropped or reordered.
 
-use super::events::{render_events, BgEvent, Reply};
+use super::events::{render_events, BgEvent, Outcome, Reply};
 use super::parse::{Doc, Fence, FOOTER_PROMPT, FOOTER_RULE};
 
 /// The footer as written: rule, prompt, empty line.
@@ -482,13 +482,23 @@ pub fn mark_executing(text: &str, code: &str) -> Option<String> {
     })
 }
 
-/// Refresh a running job's placeholder: the events so far, then `executing (Ns)`.
-pub fn progress(text: &str, code: &str, elapsed_secs: u64, events: &[BgEvent]) -> Option<String> {
+/// Refresh a running job's placeholder: `extra` (a test run's progress, or nothing), the
+/// events so far, then `executing (Ns)`.
+pub fn progress(
+    text: &str,
+    code: &str,
+    elapsed_secs: u64,
+    events: &[BgEvent],
+    extra: &str,
+) -> Option<String> {
     lf_edit(text, |text| {
         let doc = Doc::parse(text);
         let all = pending(&doc);
         let p = find_pending(&all, code, Want::Running)?;
-        let body = format!("{}executing ({elapsed_secs}s)\n", render_events(events));
+        let body = format!(
+            "{extra}{}executing ({elapsed_secs}s)\n",
+            render_events(events)
+        );
         if text[p.body_start..p.end] == body {
             return None;
         }
@@ -508,6 +518,43 @@ pub fn reply(text: &str, code: &str, reply: &Reply) -> Option<String> {
             rendered.push('\n');
         }
         Some(splice(text, p.start..p.end, &rendered))
+    })
+}
+
+/// Answer every placeholder still waiting in the file — left by a server that stopped before
+/// its jobs finished — with a 🚫 reply saying the result is lost. Used when a realm first
+/// connects to a new server, which cannot know what became of them.
+pub fn settle_stale(text: &str, realm: &str, now: &str) -> Option<String> {
+    lf_edit(text, |text| {
+        let doc = Doc::parse(text);
+        let all = pending(&doc);
+        if all.is_empty() {
+            return None;
+        }
+        let mut out = text.to_string();
+        for p in all.iter().rev() {
+            let heading = doc.line_text(&doc.lines[doc.line_index_at(p.start)]);
+            let agent = heading
+                .split_once(" to ")
+                .and_then(|(_, rest)| rest.rsplit_once(" at "))
+                .map(|(agent, _)| agent.trim())
+                .filter(|a| !a.is_empty())
+                .unwrap_or("agent");
+            let status = if p.queued {
+                "was still queued"
+            } else {
+                "was running"
+            };
+            let message = format!(
+                "The Daebug server stopped while this request {status}; its result is lost. Append the block again to run it."
+            );
+            let section = format!(
+                "#### 🚫{realm} to {agent} at {now} (lost)\n{}",
+                Outcome::Error(message).render()
+            );
+            out = splice(&out, p.start..p.end, &section);
+        }
+        Some(out)
     })
 }
 
@@ -569,6 +616,21 @@ fn splice(text: &str, range: std::ops::Range<usize>, with: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_placeholders_are_settled() {
+        let text = "```js\n1\n```\n\n#### 👍r to claude at 10:00:00\nexecuting (5s)\n\n```js\n2\n```\n\n#### 👍r to claude at 10:00:00\nqueued\n\n";
+        let out = settle_stale(text, "r", "11:00:00").unwrap();
+        assert_eq!(
+            out.matches("#### 🚫r to claude at 11:00:00 (lost)\n```Error\n")
+                .count(),
+            2,
+            "{out}"
+        );
+        assert!(out.contains("was running") && out.contains("was still queued"));
+        assert!(!out.contains("executing (") && !out.contains("\nqueued\n"));
+        assert!(settle_stale(&out, "r", "11:00:00").is_none());
+    }
 
     #[test]
     fn agent_headers() {

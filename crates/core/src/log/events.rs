@@ -162,6 +162,9 @@ pub struct Reply {
     pub at: String,
     pub duration_ms: u64,
     pub outcome: Outcome,
+    /// Extra server sections written between the outcome and the events (a test run's
+    /// summary); empty for most replies.
+    pub extra: String,
     pub events: Vec<BgEvent>,
 }
 
@@ -170,12 +173,13 @@ impl Reply {
     pub fn render(&self) -> String {
         let emoji = if self.outcome.is_ok() { "👍" } else { "🚫" };
         format!(
-            "#### {emoji}{} to {} at {} ({})\n{}{}",
+            "#### {emoji}{} to {} at {} ({})\n{}{}{}",
             self.realm,
             self.agent,
             self.at,
             format_duration(self.duration_ms),
             self.outcome.render(),
+            self.extra,
             render_events(&self.events)
         )
     }

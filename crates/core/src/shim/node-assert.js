@@ -15,6 +15,14 @@
  * It is plain ESM with no Node built-ins, so it runs in pages, workers and (for our own tests)
  * in Node itself. Both URLs share one implementation: the `?strict` instance imports the plain
  * instance and re-exports it, so `AssertionError` is one class whichever specifier is used.
+ *
+ * Differences from Node, on purpose or by necessity:
+ *   - `assert.ok(x)` cannot quote the caller's source; it says `assert.ok(<value>)` instead;
+ *   - `deepEqual` failures show the same line diff as `deepStrictEqual` (Node prints the two
+ *     values one after the other);
+ *   - Errors render as `[Name: message]` (no stack) and Promises as `Promise { <state unknown> }`;
+ *   - not provided: CallTracker, partialDeepStrictEqual, the `diff` option, the `assert.ok`
+ *     source-reading message, and `util.isDeepStrictEqual`.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -1215,6 +1223,10 @@ const SHARED_ASSERTIONS = {
 };
 
 function buildApi() {
+  const nodeNames = { looseEqual: 'equal', looseNotEqual: 'notEqual', looseDeepEqual: 'deepEqual', looseNotDeepEqual: 'notDeepEqual' };
+  for (const fn of [looseEqual, looseNotEqual, looseDeepEqual, looseNotDeepEqual]) {
+    Object.defineProperty(fn, 'name', { value: nodeNames[fn.name] });
+  }
   const loose = ok;
   Object.assign(loose, SHARED_ASSERTIONS, {
     equal: looseEqual, notEqual: looseNotEqual, deepEqual: looseDeepEqual, notDeepEqual: looseNotDeepEqual,

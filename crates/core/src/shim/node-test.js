@@ -17,6 +17,19 @@
  * "skipped" and "todo" tests count as `skip` (todo ones carry `todo: true`).
  *
  * It is plain ESM with no Node built-ins, so it runs in pages, workers and in Node itself.
+ *
+ * Differences from Node, on purpose or by necessity:
+ *   - `only` is on whenever a registered test has it (see Run#onlyMode), and follows Node 22's
+ *     rules: a `describe.only` runs all its tests unless some are marked `only` (Node 20 skips
+ *     them), and a plain suite holding an `only` test runs that test (Node 20 skips the suite);
+ *   - `run()` resolves with a report object, not a TestsStream;
+ *   - there is no async context tracking: a bare `test()` called while a test runs becomes its
+ *     subtest, and tests registered after an `await` in an async describe callback go to the
+ *     oldest such pending suite;
+ *   - uncaught errors fail the running test only where `addEventListener` exists (pages and
+ *     workers, not Node);
+ *   - not provided: mock, snapshot, t.plan, t.assert, t.mock, coverage, name patterns,
+ *     concurrency (tests always run one at a time), reporters.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -28,12 +41,30 @@ const roundMs = (ms) => Math.round(ms * 1000) / 1000;
 const isThenable = (value) =>
   value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
 
+/**
+ * A promise resolved from outside. `onResolve` callbacks run synchronously inside `resolve()`
+ * (or at once if already resolved), before any `then` reaction.
+ */
 function deferred() {
-  let resolve;
+  let resolvePromise;
   const promise = new Promise((done) => {
-    resolve = done;
+    resolvePromise = done;
   });
-  return { promise, resolve };
+  const callbacks = [];
+  let resolved = false;
+  return {
+    promise,
+    resolve() {
+      if (resolved) return;
+      resolved = true;
+      for (const callback of callbacks.splice(0)) callback();
+      resolvePromise();
+    },
+    onResolve(callback) {
+      if (resolved) callback();
+      else callbacks.push(callback);
+    },
+  };
 }
 
 function describeThrown(value) {
@@ -72,11 +103,18 @@ function withTimeout(promise, ms, describe) {
 }
 
 /**
- * Calls a test or hook function. Functions declaring two or more parameters get a Node-style
- * `done(err?)` callback as second argument, and must not also return a promise.
+ * Calls a test or hook function (synchronously, as Node does). Functions declaring two or more
+ * parameters get a Node-style `done(err?)` callback as second argument, and must not also
+ * return a promise.
  */
 function invokeUserFunction(fn, context) {
-  if (fn.length < 2) return Promise.resolve().then(() => fn.call(context, context));
+  if (fn.length < 2) {
+    try {
+      return Promise.resolve(fn.call(context, context));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   let settle;
   const finished = new Promise((resolve, reject) => {
     settle = (error) => (error ? reject(error) : resolve());
@@ -281,7 +319,9 @@ class Test extends Node {
     this.runOnlySubtests = false;
     this.diagnostics = [];
     this.abortController = typeof AbortController === 'function' ? new AbortController() : null;
-    this.subtestChain = Promise.resolve();
+    this.bodySettled = false;
+    this.pendingSubtests = [];
+    this.activeSubtest = null;
     this.record = null;
   }
 }
@@ -675,15 +715,17 @@ async function runTest(test) {
   run.currentTest = test;
   test.state = 'running';
   try {
-    const hookFailure = await runHooks(collectEachHooks(test, 'beforeEach'), context, test, 'beforeEach');
+    // No await unless there are hooks: a subtest with none runs synchronously inside t.test().
+    const beforeEachHooks = collectEachHooks(test, 'beforeEach');
+    const hookFailure = beforeEachHooks.length ? await runHooks(beforeEachHooks, context, test, 'beforeEach') : null;
     if (hookFailure) setTestError(test, hookFailure.error, 'beforeEach hook failed: ');
     else await runBodyWithTimeout(test, context);
     const afterFailure = (await runHooks(test.hooks.after, context, test, 'after')) ||
       (await runHooks(collectEachHooks(test, 'afterEach'), context, test, 'afterEach'));
     if (afterFailure) setTestError(test, afterFailure.error, `${afterFailure.hook} hook failed: `);
   } finally {
-    // A subtest cancelled by its parent's timeout may end after others started: keep theirs.
-    if (run.currentTest === test) run.currentTest = previous;
+    // A cancelled subtest may still be running; it must not stay "current" after its parent.
+    if (isWithin(run.currentTest, test)) run.currentTest = previous;
     test.state = 'finished';
     if (test.abortController) test.abortController.abort();
   }
@@ -691,40 +733,57 @@ async function runTest(test) {
   test.settled.resolve();
 }
 
+function isWithin(node, ancestor) {
+  for (let current = node; current; current = current.parent) {
+    if (current === ancestor) return true;
+  }
+  return false;
+}
+
 function setTestError(test, error, prefix = '') {
   if (!test.error) test.error = { cause: error, prefix };
 }
 
+/**
+ * Runs the test function under the timeout. As in Node, subtests still outstanding when the
+ * function has finished (returned, resolved, or called `done`) are cancelled: await them.
+ * A subtest whose own function already finished (e.g. a synchronous one, which runs to its end
+ * inside `t.test()`) is not outstanding; the parent waits for its hooks and its record.
+ */
 async function runBodyWithTimeout(test, context) {
-  const body = async () => {
-    if (test.fn) await invokeUserFunction(test.fn, context);
-    await drainSubtests(test);
-  };
+  const body = test.fn ? invokeUserFunction(test.fn, context) : Promise.resolve();
+  body.then(markBodySettled(test), markBodySettled(test));
+  let reason = 'test did not finish before its parent and was cancelled (await t.test() calls)';
   try {
-    await withTimeout(body(), test.timeout, 'test');
+    await withTimeout(body, test.timeout, 'test');
   } catch (error) {
     setTestError(test, error);
-    if (error && error.failureType === 'testTimeoutFailure') cancelUnfinishedSubtests(test);
+    if (error && error.failureType === 'testTimeoutFailure') {
+      reason = 'test did not finish before its parent and was cancelled (the parent timed out)';
+    }
   }
-}
-
-/** Waits for queued subtests, including any queued while waiting. */
-async function drainSubtests(test) {
-  let chain;
-  do {
-    chain = test.subtestChain;
-    await chain;
-  } while (chain !== test.subtestChain);
-}
-
-function cancelUnfinishedSubtests(test) {
+  const finishing = [];
   for (const child of test.children) {
-    cancelTree(child, 'test did not finish before its parent and was cancelled (the parent timed out)');
+    if (child.kind === 'test' && child.bodySettled && !child.record) finishing.push(child.settled.promise);
+    else cancelTree(child, reason);
   }
+  await Promise.all(finishing);
+}
+
+const markBodySettled = (test) => () => {
+  test.bodySettled = true;
+};
+
+/** Failed tests among a test's subtests, looking through suites declared inside it. */
+function countFailedSubtests(node) {
+  return node.children.reduce((count, child) => {
+    if (child.kind !== 'test') return count + countFailedSubtests(child);
+    return count + (child.record && child.record.status === 'fail' ? 1 : 0);
+  }, 0);
 }
 
 function finishTest(test, duration) {
-  const failedSubtests = test.children.filter((child) => child.record && child.record.status === 'fail').length;
+  const failedSubtests = countFailedSubtests(test);
   let error = test.error ? serializeError(test.error.cause, test.error.prefix) : null;
   if (!error && failedSubtests > 0) {
     error = { message: `${failedSubtests} subtest${failedSubtests > 1 ? 's' : ''} failed` };
@@ -764,20 +823,39 @@ async function runHooks(hooks, context, owner, kind) {
 // Subtests and the test context
 // ---------------------------------------------------------------------------------------------
 
-/** Subtests of one test run one at a time, in the order `t.test()` was called. */
+/**
+ * Subtests of one test run one at a time, in the order `t.test()` was called. When none is
+ * running, the new one starts at once, synchronously (as in Node).
+ */
 function queueSubtest(parent, node) {
   if (parent.state === 'finished') {
     failLateSubtest(node);
     return;
   }
-  parent.subtestChain = parent.subtestChain.then(() => runSubtest(parent, node));
+  parent.pendingSubtests.push(node);
+  if (!parent.activeSubtest) startNextSubtest(parent);
+}
+
+/** Starts the next queued subtest; the one after starts the moment this one is settled. */
+function startNextSubtest(parent) {
+  const node = parent.pendingSubtests.shift() || null;
+  parent.activeSubtest = node;
+  if (!node) return;
+  node.settled.onResolve(() => {
+    if (parent.activeSubtest === node) startNextSubtest(parent);
+  });
+  runSubtest(parent, node).catch((error) => {
+    cancelTree(node, `internal error in the test runner: ${describeThrown(error)}`, error);
+  });
 }
 
 async function runSubtest(parent, node) {
   if (node.cancelled || node.record) return;
   if (!parent.beforeHooksDone) {
     parent.beforeHooksDone = true;
-    parent.beforeHookFailure = await runHooks(parent.hooks.before, new TestContext(parent), parent, 'before');
+    if (parent.hooks.before.length > 0) {
+      parent.beforeHookFailure = await runHooks(parent.hooks.before, new TestContext(parent), parent, 'before');
+    }
   }
   if (parent.beforeHookFailure) {
     cancelTree(node, `cancelled: before hook of test "${parent.name}" failed: ` +
@@ -840,7 +918,7 @@ class TestContext {
     this.#test.runOnlySubtests = Boolean(value);
   }
 
-  /** Starts a subtest; resolves when it has finished (never rejects, like Node). */
+  /** Starts a subtest; resolves when it has finished (never rejects, like Node). Await it. */
   test(...args) {
     const { name, options, fn } = parseArguments(args);
     const parent = this.#test;

@@ -189,7 +189,20 @@
     if (prefix.length + line.length <= BREAK_LENGTH && !line.includes('\n')) {
       return `${prefix}${open} ${line} ${close}`;
     }
-    return `${prefix}${open}\n${items.map((item) => '  ' + item.split('\n').join('\n  ')).join(',\n')}\n${close}`;
+    const rows = packShortItems(items);
+    return `${prefix}${open}\n${rows.map((row) => '  ' + row.split('\n').join('\n  ')).join(',\n')}\n${close}`;
+  }
+
+  /** Many short entries (e.g. numbers) share lines instead of one per line. */
+  function packShortItems(items) {
+    const more = /^\.\.\. \d+ more/.test(items[items.length - 1]) ? items.slice(-1) : [];
+    const body = more.length ? items.slice(0, -1) : items;
+    if (body.length <= 6 || !body.every((item) => item.length <= 16 && !item.includes('\n'))) return items;
+    const width = Math.max(...body.map((item) => item.length)) + 2;
+    const perRow = Math.max(1, Math.floor(BREAK_LENGTH / width));
+    const rows = [];
+    for (let i = 0; i < body.length; i += perRow) rows.push(body.slice(i, i + perRow).join(', '));
+    return rows.concat(more);
   }
 
   function child(value, ctx) {
@@ -283,9 +296,12 @@
 
     let proto;
     try { proto = Object.getPrototypeOf(v); } catch (_) { proto = undefined; }
+    const tagName = tag.slice(8, -1);
     let prefix = '';
     if (proto === null) prefix = '[Object: null prototype] ';
-    else if (name !== 'Object') prefix = `${name || tag.slice(8, -1)} `;
+    else if (!name) prefix = `${tagName} `;
+    else if (tagName !== 'Object' && tagName !== name) prefix = `${name} [${tagName}] `; // e.g. Object [Generator]
+    else if (name !== 'Object') prefix = `${name} `;
     return group(prefix, '{', propertyItems(v, ctx, false), '}');
   }
 
