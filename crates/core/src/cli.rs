@@ -30,6 +30,18 @@ pub struct Cli {
     /// Extra host name accepted in Host/Origin headers (repeatable; `.example.com` allows subdomains).
     #[arg(long = "allowed-host", value_name = "HOST")]
     pub allowed_hosts: Vec<String>,
+    /// Run node:test suites in a live page (or a headless browser) and exit 0 only if all pass.
+    #[arg(long)]
+    pub test: bool,
+    /// With --test: test files or globs, relative to the root [default: Node's test-file patterns].
+    #[arg(value_name = "FILES", requires = "test")]
+    pub files: Vec<String>,
+    /// With --test: the realm to run in [default: any live page].
+    #[arg(long, value_name = "NAME", requires = "test")]
+    pub page: Option<String>,
+    /// With --test: the browser to launch when no page is connected [default: $CHROME_PATH, then chromium on PATH].
+    #[arg(long, value_name = "PATH", requires = "test")]
+    pub browser: Option<PathBuf>,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
@@ -68,6 +80,7 @@ pub fn main(args: Vec<String>, command_name: &str) -> i32 {
         timeout: Duration::from_secs_f64(cli.timeout),
         allowed_hosts: cli.allowed_hosts,
         command_name: command_name.to_string(),
+        quiet: false,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -79,6 +92,21 @@ pub fn main(args: Vec<String>, command_name: &str) -> i32 {
             return 1;
         }
     };
+    if cli.test {
+        let test = crate::testcmd::TestOptions {
+            server: opts,
+            files: cli.files,
+            page: cli.page,
+            browser: cli.browser,
+        };
+        return match rt.block_on(crate::testcmd::run(test)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("daebug: {e}");
+                1
+            }
+        };
+    }
     match rt.block_on(server::run(opts)) {
         Ok(()) => 0,
         Err(e) => {

@@ -17,6 +17,7 @@ pub mod port;
 pub mod registry;
 pub mod server;
 pub mod store;
+pub mod testcmd;
 pub mod testrun;
 pub mod watcher;
 pub mod wire;

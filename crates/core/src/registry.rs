@@ -77,6 +77,34 @@ pub fn render_down(started_at: &str, stopped_at: &str, restart: &str) -> String 
     )
 }
 
+/// A registry line read back (for `daebug --test` and other tools).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedEntry {
+    pub name: String,
+    pub log: String,
+    pub context: String,
+    pub state: String,
+}
+
+/// The realm lines of a registry, as written by [`render_live`].
+pub fn parse_entries(text: &str) -> Vec<ParsedEntry> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("* [")?;
+            let (name, rest) = rest.split_once("](")?;
+            let (log, rest) = rest.split_once(") (")?;
+            let (context, rest) = rest.rsplit_once(") at ")?;
+            let (_, state) = rest.split_once(": ")?;
+            Some(ParsedEntry {
+                name: name.to_string(),
+                log: log.replace("%20", " "),
+                context: context.to_string(),
+                state: state.trim().to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Does the registry hold a line that is exactly `%%SHUTDOWN%%`, outside fenced blocks?
 pub fn has_shutdown_line(text: &str) -> bool {
     let doc = Doc::parse(text);
@@ -103,6 +131,12 @@ mod tests {
         assert!(text.starts_with("# 👾 Daebug REPL — started 19:14:49\n"));
         assert!(text.contains("* [7-zen-1201-03](daebug/7-zen-1201-03.md) (http://localhost:8342/) at 19:15:02: live\n"));
         assert!(text.contains("%%SHUTDOWN%%"));
+        let parsed = parse_entries(&text);
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed[0].name, "7-zen-1201-03");
+        assert_eq!(parsed[0].log, "daebug/7-zen-1201-03.md");
+        assert_eq!(parsed[0].context, "http://localhost:8342/");
+        assert_eq!(parsed[0].state, "live");
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct ServerOptions {
     pub allowed_hosts: Vec<String>,
     /// How the user started us, for the registry's restart line (`daebug`, `npx daebug`).
     pub command_name: String,
+    /// Print nothing (no banner, no per-realm and per-job lines): `daebug --test`.
+    pub quiet: bool,
 }
 
 /// A failure the CLI prints as one line.
@@ -87,7 +89,9 @@ pub async fn start(opts: &ServerOptions) -> Result<(TcpListener, Running), Serve
         restart.push_str(&format!(" --port {p}"));
     }
     engine_opts.restart_command = restart;
-    engine_opts.reporter = Some(Arc::new(print_notice));
+    if !opts.quiet {
+        engine_opts.reporter = Some(Arc::new(print_notice));
+    }
     let engine = Engine::new(engine_opts).map_err(|e| ServerError(e.to_string()))?;
     engine.start().map_err(|e| ServerError(e.to_string()))?;
     Ok((listener, Running { addr, engine, url }))
@@ -100,13 +104,19 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
         allowed.push(opts.host.clone());
     }
     let app = crate::http::standalone(engine.clone(), AllowedHosts::new(allowed));
+    let quiet = opts.quiet;
+    let say = move |msg: &str| {
+        if !quiet {
+            println!("{msg}");
+        }
+    };
     let stop = {
         let engine = engine.clone();
         async move {
             tokio::select! {
-                _ = engine.shutdown_requested() => println!("Stopping: %%SHUTDOWN%% found in daebug.md."),
-                _ = tokio::signal::ctrl_c() => println!("\nStopping (Ctrl-C)."),
-                _ = terminate() => println!("Stopping (SIGTERM)."),
+                _ = engine.shutdown_requested() => say("Stopping: %%SHUTDOWN%% found in daebug.md."),
+                _ = tokio::signal::ctrl_c() => say("\nStopping (Ctrl-C)."),
+                _ = terminate() => say("Stopping (SIGTERM)."),
             }
             // Wakes every long poll so the graceful shutdown does not wait for them.
             engine.close();
@@ -122,10 +132,10 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
         } => tracing::debug!("connections still open after 3s; stopping anyway"),
     }
     engine.close();
-    println!(
+    say(&format!(
         "Daebug stopped; {} says so.",
         engine.registry_path().display()
-    );
+    ));
 }
 
 #[cfg(unix)]
@@ -169,6 +179,25 @@ fn print_notice(n: &Notice) {
         Notice::Diagnostic { realm, message } => println!("  ⚠ {realm}: {message}"),
     }
     let _ = std::io::stdout().flush();
+}
+
+/// The URL of a Daebug server already serving `root` on one of its candidate ports, if any.
+pub async fn find_running(opts: &ServerOptions, root: &std::path::Path) -> Option<String> {
+    let ports = match opts.port {
+        Some(p) => vec![p],
+        None => candidate_ports(
+            &root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    };
+    for port in ports {
+        if is_daebug_for(&opts.host, port, root).await {
+            return Some(format!("http://localhost:{port}/"));
+        }
+    }
+    None
 }
 
 /// The first port that is free, or held by a Daebug server for the same root (which is asked

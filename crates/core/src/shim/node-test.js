@@ -401,12 +401,10 @@ function awaitableFor(node) {
  * `await test(...)` at the top level of a file being imported would wait forever, because
  * tests normally start only after every file is imported. So awaiting a registered test
  * starts executing its file's tests at once (`only` then applies to what is known so far).
+ * (Outside run(), the automatic run starts on its own a macrotask later.)
  */
 function startEagerly(node) {
-  const container = node.parent;
-  if (node.run.phase === 'collecting' && (container.kind === 'file' || container.kind === 'root')) {
-    drainContainer(container);
-  }
+  if (node.run.phase === 'collecting' && node.parent.kind === 'file') drainContainer(node.parent);
 }
 
 /**
@@ -971,7 +969,7 @@ export function run(options = {}) {
   return enqueueRun(async () => {
     registry.activeRun = testRun;
     try {
-      for (const file of options.files || []) await importTestFile(testRun, String(file));
+      for (const file of [].concat(options.files ?? [])) await importTestFile(testRun, String(file));
     } finally {
       testRun.collectingScope = testRun.root;
       registry.activeRun = null;

@@ -38,6 +38,7 @@
   const NativeDate = Date;
   const now = () => NativeDate.now();
   const isoNow = () => new NativeDate().toISOString();
+  const nativeEval = G.eval;
   const nativeFetch = typeof G.fetch === 'function' ? G.fetch.bind(G) : null;
   const setTimer = typeof G.setTimeout === 'function' ? G.setTimeout.bind(G) : () => 0;
   const setRepeat = typeof G.setInterval === 'function' ? G.setInterval.bind(G) : () => 0;
@@ -72,7 +73,7 @@
     try { return new URL(SELF_FILE || G.location.href).origin; } catch (_) { return ''; }
   })();
 
-  // ─── Realm naming ───────────────────────────────────────────────────────────────────────────
+  // --- Realm naming ---------------------------------------------------------------------------
 
   function twoDigits(n) { return String(n).padStart(2, '0'); }
 
@@ -109,7 +110,7 @@
 
   const NAME = IS_WORKER ? workerRealmName() : pageRealmName();
 
-  // ─── Readable rendering ─────────────────────────────────────────────────────────────────────
+  // --- Readable rendering ---------------------------------------------------------------------
 
   const MAX_DEPTH = 6;
   const MAX_ITEMS = 100; // array / map / set entries shown
@@ -423,23 +424,23 @@
     let attrs = '';
     for (const attr of Array.from(el.attributes || []).slice(0, 20)) {
       const value = String(attr.value);
-      const shown = value.length > 100 ? value.slice(0, 100) + '…' : value;
+      const shown = value.length > 100 ? value.slice(0, 100) + '\u2026' : value;
       attrs += ` ${attr.name}="${shown.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`;
     }
     return { name, tag: `<${name}${attrs}>` };
   }
 
-  /** Elements: full outerHTML at top level (cut at 300 chars), `<tag attrs>…</tag>` nested. */
+  /** Elements: full outerHTML at top level (cut at 300 chars), `<tag attrs>...</tag>` nested. */
   function inspectNode(node, ctx) {
     switch (node.nodeType) {
       case 1: {
         if (ctx.depth === 0) {
           const html = String(node.outerHTML);
-          return html.length <= 300 ? html : `${html.slice(0, 300)}… (${html.length - 300} more characters)`;
+          return html.length <= 300 ? html : `${html.slice(0, 300)}\u2026 (${html.length - 300} more characters)`;
         }
         const { name, tag } = openingTag(node);
         if (VOID_ELEMENTS.has(name)) return tag;
-        return node.childNodes && node.childNodes.length ? `${tag}…</${name}>` : `${tag}</${name}>`;
+        return node.childNodes && node.childNodes.length ? `${tag}\u2026</${name}>` : `${tag}</${name}>`;
       }
       case 2: return `${node.name}="${node.value}"`;
       case 3: return `#text ${JSON.stringify(String(node.data).slice(0, 200))}`;
@@ -453,14 +454,14 @@
     }
   }
 
-  // ─── Results: faithful JSON or text ─────────────────────────────────────────────────────────
+  // --- Results: faithful JSON or text ---------------------------------------------------------
 
   function cutText(text, limit = RESULT_LIMIT) {
     if (text.length <= limit) return text;
     let end = limit;
     const code = text.charCodeAt(end - 1);
     if (code >= 0xd800 && code <= 0xdbff) end--; // don't split a surrogate pair
-    return `${text.slice(0, end)}\n… (${text.length - end} more characters cut)`;
+    return `${text.slice(0, end)}\n\u2026 (${text.length - end} more characters cut)`;
   }
 
   function isPlainPrototype(proto) {
@@ -515,7 +516,7 @@
     return { value: cutText(render(value)), valueKind: 'text' };
   }
 
-  // ─── Compiling code as an async function body ───────────────────────────────────────────────
+  // --- Compiling code as an async function body -----------------------------------------------
 
   const AsyncFunction = (async function () {}).constructor;
   const MAX_COMPILE_ATTEMPTS = 200;
@@ -618,32 +619,51 @@
    */
   function compile(code, sourceName) {
     code = String(code);
-    const sourceUrl = sourceName ? `\n//# sourceURL=${sourceName}` : '';
-    try { return new AsyncFunction('return (\n' + code + '\n)' + sourceUrl); } catch (_) { /* not an expression */ }
-    const asStatements = new AsyncFunction(code + '\n' + sourceUrl); // SyntaxError propagates
+    const body = functionBody(code); // throws SyntaxError
+    return withSourceName(body, sourceName) || new AsyncFunction(body);
+  }
+
+  /** The body text to compile; every candidate is checked with the AsyncFunction constructor,
+   * which parses without running and cannot be escaped by stray braces. */
+  function functionBody(code) {
+    // No newline is added before the code, so its line numbers stay as the agent wrote them.
+    const expression = 'return (' + code + '\n)';
+    try { new AsyncFunction(expression); return expression; } catch (_) { /* not an expression */ }
+    new AsyncFunction(code); // a SyntaxError here is the answer
 
     const { splits, lastEnd } = scanTopLevel(code);
-    const body = code.slice(0, lastEnd);
     const tail = code.slice(lastEnd); // only `;`, whitespace and comments
     const starts = [{ pos: 0, kind: 'semi' }].concat(splits.filter((s) => s.pos < lastEnd));
     let attempts = 0;
     for (let k = starts.length - 1; k >= 0 && attempts < MAX_COMPILE_ATTEMPTS; k--) {
       const { pos, kind } = starts[k];
-      const suffix = body.slice(pos);
+      const suffix = code.slice(pos, lastEnd);
       const head = suffix.replace(LEADING_TRIVIA, '');
       if (!head || head[0] === '{' || STATEMENT_START.test(head)) continue;
       if (kind !== 'semi' && CONTINUES_PREVIOUS.test(head) && !/^(?:\+\+|--)/.test(head)) continue;
       attempts++;
-      const prefix = code.slice(0, pos);
-      let fn;
+      const prefix = code.slice(0, pos); // ends with `;`, `}` or a newline: never inside a comment
+      const candidate = prefix + ';return (' + suffix + '\n);' + tail;
       try {
-        fn = new AsyncFunction(prefix + '\n;return (\n' + suffix + '\n);' + tail + sourceUrl);
+        new AsyncFunction(candidate);
         // The prefix must be complete on its own: `if (a)\nb()` must not become `if (a); return b()`.
         if (pos > 0) new AsyncFunction(prefix);
       } catch (_) { continue; }
-      return fn;
+      return candidate;
     }
-    return asStatements;
+    return code;
+  }
+
+  /** Build the function by indirect eval so stack frames read `name.js:line:col` with the
+   * agent's own line numbers. `body` already parsed as a function body, so wrapping it is safe.
+   * Returns null where eval is unavailable (e.g. CSP), and the caller falls back. */
+  function withSourceName(body, sourceName) {
+    if (!sourceName || typeof nativeEval !== 'function') return null;
+    try {
+      return nativeEval('(async function () {' + body + '\n})\n//# sourceURL=' + sourceName);
+    } catch (_) {
+      return null;
+    }
   }
 
   /** Compile and run `code` with `this` = the global object; resolves to its value. */
@@ -651,7 +671,7 @@
     return compile(code, sourceName).call(G);
   }
 
-  // ─── Background events ──────────────────────────────────────────────────────────────────────
+  // --- Background events ----------------------------------------------------------------------
 
   /** Event list with a cap: the oldest are dropped and counted in a synthetic notice. */
   class EventBuffer {
@@ -726,7 +746,7 @@
     const chrome = /^at (?:.*? \()?(.*?)\)?$/.exec(text);
     if (chrome && text.startsWith('at ')) loc = chrome[1];
     else if (text.includes('@')) loc = text.slice(text.lastIndexOf('@') + 1);
-    // eval'd code: "eval at compile (shim.js:1:2), <anonymous>:4:1" — keep the part after the comma.
+    // eval'd code: "eval at compile (shim.js:1:2), <anonymous>:4:1" - keep the part after the comma.
     if (loc.includes('eval at ') || loc.includes(' > ')) loc = loc.split(/, | > /).pop();
     return /:\d+(:\d+)?$/.test(loc) ? loc : '';
   }
@@ -799,7 +819,7 @@
     }));
   }
 
-  // ─── Talking to the server ──────────────────────────────────────────────────────────────────
+  // --- Talking to the server ------------------------------------------------------------------
 
   function pageHref() {
     try { return String(G.location.href); } catch (_) { return ''; }
@@ -846,7 +866,7 @@
     } catch (_) { /* ignore */ }
   }
 
-  // ─── Jobs ───────────────────────────────────────────────────────────────────────────────────
+  // --- Jobs -----------------------------------------------------------------------------------
 
   /** Error text for a failed job: the stack without shim frames, or the thrown value rendered. */
   function failureText(err) {
@@ -882,7 +902,7 @@
     let outcome;
     let fn = null;
     try {
-      fn = compile(code, `daebug-job-${jobId || 'x'}.js`);
+      fn = compile(code, `daebug-job-${String(jobId || 'x').replace(/[^\w.-]/g, '_')}.js`);
     } catch (syntaxError) {
       outcome = { ok: false, error: cutText(String(syntaxError)) }; // its stack is all shim frames
     }
@@ -932,7 +952,7 @@
     }
   }
 
-  // ─── Worker realm (started and watched by the page) ─────────────────────────────────────────
+  // --- Worker realm (started and watched by the page) -----------------------------------------
 
   const workerState = { worker: null, name: NAME + '-webworker', timeoutMs: 20000 };
 
@@ -1011,7 +1031,7 @@
     });
   }
 
-  // ─── Start ──────────────────────────────────────────────────────────────────────────────────
+  // --- Start ----------------------------------------------------------------------------------
 
   const api = {
     name: NAME,
