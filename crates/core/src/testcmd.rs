@@ -72,7 +72,7 @@ async fn run_with_server(
     browser: &mut Option<Child>,
 ) -> Result<i32, String> {
     let registry_path = root.join("daebug.md");
-    let known: Vec<String> = live_pages(&registry_path)
+    let known: Vec<String> = live_realms(&registry_path, false)
         .into_iter()
         .map(|(n, _)| n)
         .collect();
@@ -142,13 +142,15 @@ async fn run_with_server(
     Ok(if totals.fail == 0 { 0 } else { 1 })
 }
 
-/// Page realms listed as live (not gone, not workers), with their log paths.
-fn live_pages(registry_path: &Path) -> Vec<(String, PathBuf)> {
+/// Realms listed as live (not gone), with their log paths; workers only when `workers`.
+fn live_realms(registry_path: &Path, workers: bool) -> Vec<(String, PathBuf)> {
     let text = std::fs::read_to_string(registry_path).unwrap_or_default();
     let dir = registry_path.parent().unwrap_or(Path::new("."));
     registry::parse_entries(&text)
         .into_iter()
-        .filter(|e| !e.context.starts_with("worker of ") && !e.state.starts_with("gone"))
+        .filter(|e| {
+            (workers || !e.context.starts_with("worker of ")) && !e.state.starts_with("gone")
+        })
         .map(|e| (e.name, dir.join(e.log)))
         .collect()
 }
@@ -161,12 +163,14 @@ async fn wait_for_page(
 ) -> Option<(String, PathBuf)> {
     let deadline = Instant::now() + within;
     loop {
-        let found = live_pages(registry_path)
-            .into_iter()
-            .find(|(n, _)| match name {
-                Some(want) => n == want,
-                None => !exclude.contains(n),
-            });
+        // A named realm may be a worker (`<page>-webworker`); otherwise take a page.
+        let found =
+            live_realms(registry_path, name.is_some())
+                .into_iter()
+                .find(|(n, _)| match name {
+                    Some(want) => n == want,
+                    None => !exclude.contains(n),
+                });
         if found.is_some() {
             return found;
         }

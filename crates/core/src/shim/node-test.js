@@ -375,7 +375,13 @@ function autoRunRoot() {
 function startAutoRun(run) {
   enqueueRun(async () => {
     if (registry.autoRun === run) registry.autoRun = null;
-    return executeRun(run);
+    const report = await executeRun(run);
+    // Tests typed straight into a Daebug log: their summary goes to the log too.
+    const daebug = globalThis.__daebug;
+    if (daebug && typeof daebug === 'object' && typeof daebug.name === 'string') {
+      await progressReporter(daebug.name).complete(report);
+    }
+    return report;
   });
 }
 
@@ -964,7 +970,7 @@ function addContextHook(test, kind, fn, options) {
  * @returns {Promise<{ totals: { pass: number, fail: number, skip: number }, duration: number,
  *                     tests: object[], errors: object[] }>}
  */
-export function run(options = {}) {
+function runHere(options = {}) {
   const testRun = new Run(options);
   return enqueueRun(async () => {
     registry.activeRun = testRun;
@@ -990,10 +996,193 @@ async function importTestFile(testRun, file) {
 }
 
 function cacheBustedUrl(file, runId) {
+  if (/^(blob|data):/i.test(file)) return file; // fresh for every run already
   const base = globalThis.location && globalThis.location.href ? globalThis.location.href : import.meta.url;
   const url = new URL(file, base);
   url.searchParams.set('daebug-run', runId);
   return url.href;
+}
+
+// ---------------------------------------------------------------------------------------------
+// run() inside a Daebug realm: discovery, isolation, progress in the realm's log
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `run({ files, timeout, only, onProgress })`.
+ *
+ * Outside Daebug (plain Node, or the isolated frame below) it runs in this module graph.
+ * In a Daebug realm (the shim's `__daebug` is present):
+ * - `files` are globs or paths relative to the served root; none means Node's default test-file
+ *   patterns. They are resolved by the server (`POST /-daebug-discover-tests`).
+ * - In a page, the run happens in a fresh hidden iframe that shares the page's import map, so
+ *   every run gets a fresh module graph and the page's own state is not disturbed; console
+ *   output of the tests goes to the page's console (and so into the log).
+ * - In a worker (where Chromium applies no import map), each test file is fetched and its
+ *   `node:test` / `node:assert` and relative specifiers are rewritten to absolute URLs. Modules
+ *   imported by test files must not import `node:*` themselves there.
+ * - Progress is posted to `/-daebug-test-progress` at most every 2 s, and the complete list of
+ *   results before the returned promise resolves, so the summary lands in the reply.
+ * The report's JSON form (what the log shows as the job's value) is `{ totals, duration }`.
+ */
+export function run(options = {}) {
+  const daebug = globalThis.__daebug;
+  if (!daebug || typeof daebug !== 'object' || typeof daebug.name !== 'string') return runHere(options);
+  return runInRealm(daebug, options);
+}
+
+const NODE_MODULE_PATHS = {
+  'node:test': '/-daebug-node:test.js',
+  'node:assert': '/-daebug-node:assert.js',
+  'node:assert/strict': '/-daebug-node:assert.js?strict',
+};
+const PROGRESS_EVERY_MS = 2000;
+const FRAME_START_TIMEOUT_MS = 15000;
+
+async function runInRealm(daebug, options) {
+  const files = await resolveTestFiles(options.files);
+  const reporter = progressReporter(daebug.name);
+  const onProgress = (snapshot) => {
+    reporter.progress(snapshot);
+    if (typeof options.onProgress === 'function') options.onProgress(snapshot);
+  };
+  const runOptions = { ...options, files, onProgress };
+  const inPage = typeof document !== 'undefined' && typeof window !== 'undefined' && globalThis === window;
+  const report = inPage
+    ? await runInFrame(daebug, runOptions)
+    : await runHere({ ...runOptions, files: await Promise.all(files.map(rewriteForWorker)) });
+  await reporter.complete(report);
+  Object.defineProperty(report, 'toJSON', {
+    value: () => ({ totals: report.totals, duration: Math.round(report.duration) }),
+    enumerable: false,
+  });
+  return report;
+}
+
+/** Absolute URLs of the test files: plain paths as given, globs through the server. */
+async function resolveTestFiles(files) {
+  const list = [].concat(files ?? []).map(String).filter((f) => f.trim() !== '');
+  const origin = globalThis.location.origin;
+  const isGlob = (f) => /[*?[\]{}]/.test(f);
+  const plain = list.filter((f) => !isGlob(f)).map((f) =>
+    /^[a-z][a-z0-9+.-]*:/i.test(f) ? f : new URL('/' + f.replace(/^\.?\/+/, ''), origin).href);
+  const globs = list.filter(isGlob);
+  let found = [];
+  if (globs.length > 0 || list.length === 0) {
+    const res = await fetch('/-daebug-discover-tests', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ files: globs }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(text.trim() || `test discovery failed (${res.status})`);
+    found = JSON.parse(text).files.map((u) => new URL(u, origin).href);
+  }
+  const all = [...new Set([...plain, ...found])];
+  if (all.length === 0) {
+    const what = list.length ? list.join(', ') : "Node's default test-file patterns";
+    throw new Error(`No test files found for ${what} under the served root.`);
+  }
+  return all;
+}
+
+/** Run in a fresh hidden same-origin iframe that shares the page's import map. */
+function runInFrame(daebug, options) {
+  return new Promise((resolve, reject) => {
+    const id = 'run-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 8);
+    const frames = daebug.testFrames && typeof daebug.testFrames === 'object' ? daebug.testFrames : {};
+    const frame = document.createElement('iframe');
+    const cleanup = () => {
+      clearTimeout(timer);
+      delete frames[id];
+      frame.remove();
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`the isolated test frame did not start within ${FRAME_START_TIMEOUT_MS / 1000}s`));
+    }, FRAME_START_TIMEOUT_MS);
+    frames[id] = (frameRun, frameWindow) => {
+      forwardConsole(frameWindow.console, console);
+      Promise.resolve()
+        .then(() => frameRun(options))
+        .then((report) => { cleanup(); resolve(report); }, (error) => { cleanup(); reject(error); });
+    };
+    const maps = [...document.querySelectorAll('script[type="importmap"]')]
+      .map((s) => `<script type="importmap">${s.textContent.replace(/<\//g, '<\\/')}</script>`)
+      .join('');
+    frame.hidden = true;
+    frame.setAttribute('aria-hidden', 'true');
+    frame.style.display = 'none';
+    if (frames !== daebug.testFrames) throw new Error('this page\'s Daebug shim is too old for isolated test runs');
+    frame.srcdoc = `<!doctype html><html><head>${maps}<script type="module">
+import { run } from 'node:test';
+parent.__daebug.testFrames[${JSON.stringify(id)}](run, window);
+</script></head><body></body></html>`;
+    (document.body || document.documentElement).appendChild(frame);
+  });
+}
+
+function forwardConsole(from, to) {
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+    try {
+      from[level] = (...args) => to[level](...args);
+    } catch (_) { /* keep the frame's own console */ }
+  }
+}
+
+/** A test file a worker can import: node:* and relative specifiers made absolute. */
+async function rewriteForWorker(url) {
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`cannot load test file ${url}: ${res.status}`);
+  const source = await res.text();
+  const origin = globalThis.location.origin;
+  const rewritten = source.replace(
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\2/g,
+    (whole, lead, quote, spec) => {
+      let target = spec;
+      if (Object.hasOwn(NODE_MODULE_PATHS, spec)) target = new URL(NODE_MODULE_PATHS[spec], origin).href;
+      else if (/^\.{0,2}\//.test(spec)) target = new URL(spec, url).href;
+      return lead + quote + target + quote;
+    });
+  return URL.createObjectURL(new Blob([rewritten + `\n//# sourceURL=${url}`], { type: 'text/javascript' }));
+}
+
+function slimTest(t) {
+  return {
+    name: t.name,
+    suite: t.suite,
+    status: t.status,
+    duration: t.duration,
+    error: t.error ? { message: String(t.error.message ?? ''), stack: t.error.stack ? String(t.error.stack) : undefined } : undefined,
+    todo: t.todo || undefined,
+    skipReason: t.skipReason || undefined,
+  };
+}
+
+/** Posts progress to the server: at most every 2 s while running, everything at the end. */
+function progressReporter(realmName) {
+  let queue = Promise.resolve();
+  let pending = [];
+  let last = 0;
+  const post = (body) => {
+    queue = queue.then(() => fetch('/-daebug-test-progress', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })).catch(() => {});
+    return queue;
+  };
+  return {
+    progress(snapshot) {
+      pending.push(...(snapshot.recentTests || []).map(slimTest));
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      post({ realmName, totals: snapshot.totals, duration: snapshot.duration, recentTests: pending.splice(0), complete: false });
+    },
+    complete(report) {
+      return post({ realmName, totals: report.totals, duration: report.duration, allTests: report.tests.map(slimTest), complete: true });
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

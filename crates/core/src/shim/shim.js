@@ -618,17 +618,27 @@
    * Throws SyntaxError when the code does not parse. Never runs the code.
    */
   function compile(code, sourceName) {
-    code = String(code);
+    code = IS_WORKER ? mapNodeImports(String(code)) : String(code);
     const body = functionBody(code); // throws SyntaxError
     return withSourceName(body, sourceName) || new AsyncFunction(body);
+  }
+
+  /** Workers get no import map (Chromium applies none there), so `import('node:test')` and
+   * friends in a worker's code are pointed at the server's modules directly. */
+  function mapNodeImports(code) {
+    const paths = { 'node:test': '/-daebug-node:test.js', 'node:assert': '/-daebug-node:assert.js', 'node:assert/strict': '/-daebug-node:assert.js?strict' };
+    return code.replace(/\bimport\s*\(\s*(['"])(node:test|node:assert\/strict|node:assert)\1\s*\)/g,
+      (_, q, spec) => `import(${q}${new URL(paths[spec], G.location.origin).href}${q})`);
   }
 
   /** The body text to compile; every candidate is checked with the AsyncFunction constructor,
    * which parses without running and cannot be escaped by stray braces. */
   function functionBody(code) {
     // No newline is added before the code, so its line numbers stay as the agent wrote them.
-    const expression = 'return (' + code + '\n)';
-    try { new AsyncFunction(expression); return expression; } catch (_) { /* not an expression */ }
+    if (mayBeExpression(code)) {
+      const expression = 'return (' + code + '\n)';
+      try { new AsyncFunction(expression); return expression; } catch (_) { /* not an expression */ }
+    }
     new AsyncFunction(code); // a SyntaxError here is the answer
 
     const { splits, lastEnd } = scanTopLevel(code);
@@ -652,6 +662,15 @@
       return candidate;
     }
     return code;
+  }
+
+  /** Code that opens with a declaration or statement keyword is statements, even when it would
+   * also parse as an expression: `function f() {}\n(1)` must not become a call of `f`. Like a
+   * browser console, `{...}` is tried as an object literal only when it also ends with `}`. */
+  function mayBeExpression(code) {
+    const head = code.replace(LEADING_TRIVIA, '');
+    if (STATEMENT_START.test(head)) return false;
+    return head[0] !== '{' || /\}\s*$/.test(code);
   }
 
   /** Build the function by indirect eval so stack frames read `name.js:line:col` with the
@@ -792,10 +811,15 @@
     }
   }
 
+  /** Drop the shim's own frames (job runner, console wrapper) from a stack text. */
+  function withoutShimFrames(text) {
+    return text.split('\n').filter((line, index) => index === 0 || !isShimFrame(line)).join('\n');
+  }
+
   function errorStackOf(err) {
     try {
       if (err && (typeof err === 'object' || typeof err === 'function') && isErrorLike(err, objectTag(err))) {
-        return cutText(errorHeadline(err), EVENT_TEXT_LIMIT);
+        return cutText(withoutShimFrames(errorHeadline(err)), EVENT_TEXT_LIMIT);
       }
     } catch (_) { /* ignore */ }
     return undefined;
@@ -874,9 +898,7 @@
     if (err === null || (typeof err !== 'object' && typeof err !== 'function') || !isErrorLike(err, tag)) {
       return cutText(render(err));
     }
-    const lines = errorHeadline(err).split('\n');
-    const kept = lines.filter((line, index) => index === 0 || !isShimFrame(line));
-    return cutText(kept.join('\n'));
+    return cutText(withoutShimFrames(errorHeadline(err)));
   }
 
   /** Progress while a job runs: on new events (at most once a second) or every 5 s regardless. */
@@ -983,9 +1005,12 @@
     });
     worker.addEventListener('error', (e) => {
       // Errors inside the worker are captured by the worker realm itself; keep them out of the
-      // page's window.onerror. A load failure is only worth a debug line.
+      // page's window.onerror.
       e.preventDefault();
-      if (!(e instanceof G.ErrorEvent) || !e.message) debugLog('the worker realm failed to load:', workerState.name);
+      if (typeof G.ErrorEvent === 'function' && e instanceof G.ErrorEvent && e.message) return;
+      // A load failure (404, CSP, no module workers) won't heal by restarting: log it and stop.
+      debugLog('the worker realm failed to load:', workerState.name);
+      if (workerState.worker === worker) stopWorkerRealm();
     });
   }
 
@@ -1017,7 +1042,13 @@
     startWorker();
     if (!workerState.worker) return;
     const intervalMs = Math.max(100, Math.min(2000, workerState.timeoutMs / 4));
-    setRepeat(() => { try { heartbeatTick(intervalMs); } catch (_) { /* ignore */ } }, intervalMs);
+    workerState.timer = setRepeat(() => { try { heartbeatTick(intervalMs); } catch (_) { /* ignore */ } }, intervalMs);
+  }
+
+  function stopWorkerRealm() {
+    clearRepeat(workerState.timer);
+    try { workerState.worker.terminate(); } catch (_) { /* ignore */ }
+    workerState.worker = null;
   }
 
   /** Inside the worker: answer pings at once (even while a job awaits) and hide them from user code. */
@@ -1033,7 +1064,9 @@
 
   // --- Start ----------------------------------------------------------------------------------
 
+  let lastTestReport = null;
   const api = {
+    testFrames: {}, // used by node-test.js to hand runs to isolated iframes
     name: NAME,
     version: VERSION,
     kind: IS_WORKER ? 'worker' : 'page',
@@ -1044,9 +1077,15 @@
     formatConsoleArgs,
     get worker() { return workerState.worker; },
     get heartbeatTimeoutMs() { return workerState.timeoutMs; },
+    // Used by the node:test module: isolated test frames find their page's run here, and the
+    // latest report of tests typed straight into the log is kept here.
+    testFrames: {},
+    get lastTestReport() { return lastTestReport; },
+    set lastTestReport(report) { lastTestReport = report; },
   };
   if (IS_WORKER) api.mainPage = NAME.endsWith('-webworker') ? NAME.slice(0, -'-webworker'.length) : '';
-  Object.defineProperty(G, '__daebug', { value: Object.freeze(api), configurable: true, enumerable: false, writable: false });
+  // Left extensible: the in-page test runner stores `lastTestReport` on it.
+  Object.defineProperty(G, '__daebug', { value: api, configurable: true, enumerable: false, writable: false });
 
   try {
     wrapConsole();
