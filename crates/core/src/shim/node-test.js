@@ -1022,7 +1022,8 @@ function cacheBustedUrl(file, runId) {
  *   imported by test files must not import `node:*` themselves there.
  * - Progress is posted to `/-daebug-test-progress` at most every 2 s, and the complete list of
  *   results before the returned promise resolves, so the summary lands in the reply.
- * The report's JSON form (what the log shows as the job's value) is `{ totals, duration }`.
+ * It resolves with `{ totals, duration }` (the log's reply value); the full report is kept in
+ * `__daebug.lastTestReport`.
  */
 export function run(options = {}) {
   const daebug = globalThis.__daebug;
@@ -1051,11 +1052,9 @@ async function runInRealm(daebug, options) {
     ? await runInFrame(daebug, runOptions)
     : await runHere({ ...runOptions, files: await Promise.all(files.map(rewriteForWorker)) });
   await reporter.complete(report);
-  Object.defineProperty(report, 'toJSON', {
-    value: () => ({ totals: report.totals, duration: Math.round(report.duration) }),
-    enumerable: false,
-  });
-  return report;
+  publishReport(report);
+  // The details are in the log's summary; the value shown as the reply stays short.
+  return { totals: { ...report.totals }, duration: Math.round(report.duration) };
 }
 
 /** Absolute URLs of the test files: plain paths as given, globs through the server. */
