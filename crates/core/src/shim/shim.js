@@ -741,17 +741,20 @@
   /** Console arguments as one line, honouring %s %d %i %f %o %O %j %c %% in a first string. */
   function formatConsoleArgs(args) {
     const rest = Array.from(args);
-    let first = '';
     if (typeof rest[0] === 'string' && rest.length > 1 && rest[0].includes('%')) {
-      first = rest.shift().replace(/%([sdifoOjc%])/g, (match, spec) => {
+      const first = rest.shift().replace(/%([sdifoOjc%])/g, (match, spec) => {
         if (spec === '%') return '%';
         if (rest.length === 0) return match;
         const arg = rest.shift();
-        switch (spec) {
-          case 'c': return '';
-          case 'd': case 'i': return typeof arg === 'bigint' ? `${arg}n` : String(Math.trunc(Number(arg)));
-          case 'f': return String(Number(arg));
-          default: return formatArg(arg);
+        try {
+          switch (spec) {
+            case 'c': return ''; // CSS styling has no text form
+            case 'd': case 'i': return typeof arg === 'bigint' ? `${arg}n` : String(Math.trunc(Number(arg)));
+            case 'f': return String(Number(arg));
+            default: return formatArg(arg);
+          }
+        } catch (_) {
+          return formatArg(arg); // e.g. Number(Symbol())
         }
       });
       return [first].concat(rest.map(formatArg)).join(' ');
@@ -856,10 +859,15 @@
     return url.href;
   }
 
+  /** An abort signal for `ms`, where supported: a half-dead connection must not stall the realm. */
+  function timeoutSignal(ms) {
+    try { return typeof G.AbortSignal.timeout === 'function' ? G.AbortSignal.timeout(ms) : undefined; } catch (_) { return undefined; }
+  }
+
   async function postJson(payload, realmName, href) {
     if (!nativeFetch) throw new Error('fetch is not available');
     const res = await nativeFetch(channelUrl(realmName, href), {
-      method: 'POST', cache: 'no-store',
+      method: 'POST', cache: 'no-store', signal: timeoutSignal(30000),
       headers: { 'content-type': 'application/json' },
       body: typeof payload === 'string' ? payload : JSON.stringify(payload),
     });
@@ -939,7 +947,8 @@
       }
     }
     clearRepeat(ticker);
-    if (job.progressInFlight) await job.progressInFlight; // keep progress before the result
+    // Keep progress before the result, but never let a stuck request hold the result back.
+    if (job.progressInFlight) await Promise.race([job.progressInFlight, sleep(3000)]);
     currentJob = null;
     outcome.jobId = jobId;
     outcome.backgroundEvents = job.events.snapshot();
@@ -954,7 +963,7 @@
       try {
         if (!nativeFetch) return;
         const started = now();
-        const res = await nativeFetch(channelUrl(), { cache: 'no-store' });
+        const res = await nativeFetch(channelUrl(), { cache: 'no-store', signal: timeoutSignal(120000) });
         if (!res.ok) { try { await res.text(); } catch (_) { /* drain */ } throw new Error(`HTTP ${res.status}`); }
         const code = await res.text();
         const jobId = res.headers.get('x-job-id');
@@ -1066,7 +1075,6 @@
 
   let lastTestReport = null;
   const api = {
-    testFrames: {}, // used by node-test.js to hand runs to isolated iframes
     name: NAME,
     version: VERSION,
     kind: IS_WORKER ? 'worker' : 'page',
@@ -1084,7 +1092,6 @@
     set lastTestReport(report) { lastTestReport = report; },
   };
   if (IS_WORKER) api.mainPage = NAME.endsWith('-webworker') ? NAME.slice(0, -'-webworker'.length) : '';
-  // Left extensible: the in-page test runner stores `lastTestReport` on it.
   Object.defineProperty(G, '__daebug', { value: api, configurable: true, enumerable: false, writable: false });
 
   try {
