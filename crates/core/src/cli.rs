@@ -18,8 +18,8 @@ pub struct Cli {
     /// Folder to serve; logs and the registry are written here.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
-    /// Port to listen on [default: derived from the root's folder name].
-    #[arg(long, value_name = "N", env = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Port to listen on; `PORT` in the environment is honoured [default: derived from the root's folder name].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
@@ -73,10 +73,23 @@ pub fn main(args: Vec<String>, command_name: &str) -> i32 {
         }
     };
     init_tracing();
+    let port = match cli.port {
+        Some(p) => Some(p),
+        None => match std::env::var("PORT").ok().filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(v) => match v.trim().parse::<u16>() {
+                Ok(p) if p > 0 => Some(p),
+                _ => {
+                    eprintln!("daebug: PORT={v:?} in the environment is not a port number; unset it or pass --port");
+                    return 2;
+                }
+            },
+        },
+    };
     let opts = ServerOptions {
         root: cli.root,
         host: cli.host,
-        port: cli.port,
+        port,
         timeout: Duration::from_secs_f64(cli.timeout),
         allowed_hosts: cli.allowed_hosts,
         command_name: command_name.to_string(),
@@ -116,10 +129,17 @@ pub fn main(args: Vec<String>, command_name: &str) -> i32 {
     }
 }
 
-/// clap's message without its `error:` prefix, usage and tips.
+/// clap's message on one line, without its `error:` prefix, usage and tips.
 fn one_line(msg: &str) -> String {
-    let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or(msg);
-    first.trim().trim_start_matches("error:").trim().to_string()
+    msg.lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error:")
+        .trim()
+        .to_string()
 }
 
 /// `DAEBUG_LOG=debug` shows internal detail; users see warnings only.
