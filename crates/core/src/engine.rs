@@ -269,7 +269,10 @@ impl Engine {
     /// Write the registry, start watching `daebug/` and `daebug.md`, and start the timers.
     /// Must be called inside a Tokio runtime.
     pub fn start(&self) -> std::io::Result<()> {
-        self.write_registry();
+        // A %%SHUTDOWN%% left from before this server started is not for it: overwrite.
+        let first = registry::render_live(&self.inner.started_at, &[]);
+        self.inner.store.write(&self.inner.registry_path, &first)?;
+        self.state().last_registry = first;
         let watcher =
             Watcher::start(&self.inner.root, self.inner.sync_tx.clone()).map_err(|e| {
                 std::io::Error::other(format!("cannot watch {}: {e}", self.inner.root.display()))
@@ -942,11 +945,25 @@ impl Engine {
             st.last_registry = text.clone();
             text
         };
-        if let Err(e) = self.inner.store.write(&self.inner.registry_path, &text) {
-            tracing::warn!(
-                "could not write {}: {e}",
-                self.inner.registry_path.display()
-            );
+        // The registry is the server's, but an agent may have just appended %%SHUTDOWN%%: that
+        // line is never overwritten (the store redoes the edit if it lands mid-write).
+        let path = &self.inner.registry_path;
+        let res = self.inner.store.edit(path, |current| {
+            if registry::has_shutdown_line(current) {
+                Edit::Keep(true)
+            } else {
+                Edit::Write(text.clone(), false)
+            }
+        });
+        match res {
+            Ok(Some(true)) => self.request_shutdown(),
+            Ok(Some(false)) => {}
+            Ok(None) => {
+                if let Err(e) = self.inner.store.write(path, &text) {
+                    tracing::warn!("could not write {}: {e}", path.display());
+                }
+            }
+            Err(e) => tracing::warn!("could not write {}: {e}", path.display()),
         }
     }
 

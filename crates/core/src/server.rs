@@ -5,6 +5,7 @@
 use crate::engine::{Engine, Notice, Options};
 use crate::http::security::AllowedHosts;
 use crate::port::candidate_ports;
+use axum::serve::ListenerExt;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -122,6 +123,12 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
             engine.close();
         }
     };
+    // Small responses on keep-alive connections must not wait for delayed ACKs (Nagle).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(stop);
     let closing = engine.clone();
     tokio::select! {

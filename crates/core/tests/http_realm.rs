@@ -369,3 +369,20 @@ async fn test_run_progress_streams_and_the_summary_lands_in_the_reply() {
         .await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_shutdown_line_from_before_start_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("daebug.md"), "old\n%%SHUTDOWN%%\n").unwrap();
+    let engine =
+        daebug_core::engine::Engine::new(daebug_core::engine::Options::new(dir.path())).unwrap();
+    engine.start().unwrap();
+    let stopped =
+        tokio::time::timeout(Duration::from_millis(500), engine.shutdown_requested()).await;
+    assert!(
+        stopped.is_err(),
+        "a stale %%SHUTDOWN%% must not stop a new server"
+    );
+    let text = std::fs::read_to_string(dir.path().join("daebug.md")).unwrap();
+    assert!(text.starts_with("# 👾 Daebug REPL — started"), "{text}");
+}
