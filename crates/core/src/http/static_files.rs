@@ -1,23 +1,74 @@
-//! Serving the root as static files for the standalone server: tower-http's `ServeDir`
-//! behind a guard that keeps requests inside the root and away from secrets (SPEC 8), with
-//! `Cache-Control: no-cache` so edited files are always fetched anew.
+//! Serving the root as static files for the standalone server, behind a guard that keeps
+//! requests inside the root and away from secrets (SPEC 8), with `Cache-Control: no-cache` so
+//! edited files are always fetched anew.
+//!
+//! Small files are served from memory: each request costs one `stat` on the async task, which
+//! validates the cached bytes (inode, size, modification time) — no blocking-pool round trip,
+//! no re-read, no `canonicalize` unless the file changed. Large files (and range requests) go
+//! to tower-http's `ServeDir`, which streams them.
 
 use super::security::text_response;
 use axum::body::Body;
-use http::{header, HeaderValue, Request, Response, StatusCode};
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 use tower::Service;
 use tower_http::services::ServeDir;
+
+/// Files up to this size are cached in memory.
+const MAX_CACHED_FILE: u64 = 2 * 1024 * 1024;
+/// The cache is emptied when it grows past this.
+const MAX_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The root, served.
 #[derive(Clone)]
 pub struct StaticFiles {
-    root: PathBuf,
+    root: Arc<PathBuf>,
     dir: ServeDir,
+    cache: Arc<Mutex<Cache>>,
+}
+
+#[derive(Default)]
+struct Cache {
+    files: HashMap<PathBuf, Cached>,
+    bytes: usize,
+}
+
+#[derive(Clone)]
+struct Cached {
+    stamp: Stamp,
+    body: Bytes,
+    content_type: HeaderValue,
+    etag: HeaderValue,
+}
+
+/// What must not change for cached bytes to stay valid.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        }
+    }
 }
 
 impl StaticFiles {
@@ -26,20 +77,134 @@ impl StaticFiles {
         let root = root.into();
         StaticFiles {
             dir: ServeDir::new(&root).append_index_html_on_directories(true),
-            root,
+            root: Arc::new(root),
+            cache: Arc::default(),
         }
+    }
+
+    /// Serve from memory when possible; `None` hands the request to `ServeDir`.
+    fn serve_cached(
+        &self,
+        method: &Method,
+        uri_path: &str,
+        headers: &http::HeaderMap,
+    ) -> Option<Response<Body>> {
+        if method != Method::GET && method != Method::HEAD {
+            return None;
+        }
+        if headers.contains_key(header::RANGE) {
+            return None;
+        }
+        let decoded = percent_decode(uri_path)?;
+        let rel = decoded.trim_start_matches('/');
+        let mut path = self.root.join(rel);
+        let mut meta = std::fs::metadata(&path).ok()?;
+        if meta.is_dir() {
+            if !decoded.ends_with('/') {
+                return None; // ServeDir redirects to the slash form
+            }
+            path.push("index.html");
+            meta = std::fs::metadata(&path).ok()?;
+        }
+        if !meta.is_file() || meta.len() > MAX_CACHED_FILE {
+            return None;
+        }
+        let stamp = Stamp::of(&meta);
+        let hit = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.files.get(&path).filter(|c| c.stamp == stamp).cloned()
+        };
+        let entry = match hit {
+            Some(c) => c,
+            None => {
+                // New or changed: check where it really is (symlinks), then read it.
+                let real = std::fs::canonicalize(&path).ok()?;
+                if !real.starts_with(self.root.as_path()) {
+                    return Some(text_response(StatusCode::NOT_FOUND, "Not found\n"));
+                }
+                let body = Bytes::from(std::fs::read(&path).ok()?);
+                if body.len() as u64 != stamp.len {
+                    return None; // changing under us: let ServeDir stream it
+                }
+                let entry = Cached {
+                    stamp,
+                    content_type: content_type(&path),
+                    etag: etag(&stamp),
+                    body,
+                };
+                let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+                if cache.bytes + entry.body.len() > MAX_CACHE_BYTES {
+                    cache.files.clear();
+                    cache.bytes = 0;
+                }
+                cache.bytes += entry.body.len();
+                if let Some(old) = cache.files.insert(path, entry.clone()) {
+                    cache.bytes -= old.body.len();
+                }
+                entry
+            }
+        };
+        let not_modified = headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
+            v.as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii() == entry.etag.as_bytes())
+        });
+        let mut res = Response::builder()
+            .header(header::CONTENT_TYPE, entry.content_type)
+            .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+            .header(header::ETAG, entry.etag);
+        let body = if not_modified {
+            res = res.status(StatusCode::NOT_MODIFIED);
+            Body::empty()
+        } else {
+            res = res.header(header::CONTENT_LENGTH, entry.body.len());
+            if method == Method::HEAD {
+                Body::empty()
+            } else {
+                Body::from(entry.body)
+            }
+        };
+        res.body(body).ok()
     }
 }
 
-/// Why a request path must not be served, if it must not.
-pub fn refusal(root: &Path, uri_path: &str) -> Option<&'static str> {
+fn content_type(path: &Path) -> HeaderValue {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let textual = mime.type_() == mime_guess::mime::TEXT
+        || matches!(
+            mime.subtype().as_str(),
+            "javascript" | "json" | "xml" | "svg+xml" | "manifest+json"
+        );
+    let value = if textual && mime.get_param("charset").is_none() {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    };
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+}
+
+fn etag(stamp: &Stamp) -> HeaderValue {
+    let nanos = stamp
+        .modified
+        .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    HeaderValue::from_str(&format!(
+        "\"{:x}-{:x}-{:x}\"",
+        stamp.inode, stamp.len, nanos
+    ))
+    .expect("ascii")
+}
+
+/// Why a request path must not be served, judging by its name alone: encoded or plain `..`,
+/// NUL and backslashes, secrets.
+pub fn refusal_by_name(uri_path: &str) -> Option<&'static str> {
     let Some(decoded) = percent_decode(uri_path) else {
         return Some("bad percent-encoding");
     };
     if decoded.contains('\0') || decoded.contains('\\') {
         return Some("bad path");
     }
-    let mut rel = PathBuf::new();
     for seg in decoded.split('/').filter(|s| !s.is_empty()) {
         if seg == ".." || seg == "." {
             return Some("path leaves the root");
@@ -47,8 +212,17 @@ pub fn refusal(root: &Path, uri_path: &str) -> Option<&'static str> {
         if is_secret(seg) {
             return Some("secret file");
         }
-        rel.push(seg);
     }
+    None
+}
+
+/// Why a request path must not be served, if it must not: its name, or a symlink out of the root.
+pub fn refusal(root: &Path, uri_path: &str) -> Option<&'static str> {
+    if let Some(reason) = refusal_by_name(uri_path) {
+        return Some(reason);
+    }
+    let decoded = percent_decode(uri_path)?;
+    let rel: PathBuf = decoded.split('/').filter(|s| !s.is_empty()).collect();
     // Symlinks that lead out of the root.
     let full = root.join(&rel);
     if let Ok(real) = std::fs::canonicalize(&full) {
@@ -106,6 +280,13 @@ impl<B: Send + 'static> Service<Request<B>> for StaticFiles {
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if let Some(reason) = refusal_by_name(req.uri().path()) {
+            tracing::debug!(path = req.uri().path(), reason, "refused static request");
+            return Box::pin(async { Ok(text_response(StatusCode::NOT_FOUND, "Not found\n")) });
+        }
+        if let Some(res) = self.serve_cached(req.method(), req.uri().path(), req.headers()) {
+            return Box::pin(async { Ok(res) });
+        }
         if let Some(reason) = refusal(&self.root, req.uri().path()) {
             tracing::debug!(path = req.uri().path(), reason, "refused static request");
             return Box::pin(async { Ok(text_response(StatusCode::NOT_FOUND, "Not found\n")) });
@@ -172,5 +353,67 @@ mod tests {
         std::os::unix::fs::symlink(root.join("inner"), root.join("ok-link")).unwrap();
         assert!(refusal(&root, "/link/secret.txt").is_some());
         assert!(refusal(&root, "/ok-link").is_none());
+    }
+
+    async fn get(files: &mut StaticFiles, path: &str, headers: &[(&str, &str)]) -> Response<Body> {
+        let mut req = Request::builder().uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        files.call(req.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    async fn text(res: Response<Body>) -> String {
+        use http_body_util::BodyExt;
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn serves_from_memory_and_sees_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(root.join("a.js"), "one").unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/index.html"), "<p>i</p>").unwrap();
+        let mut files = StaticFiles::new(root.clone());
+        let res = get(&mut files, "/a.js", &[]).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-cache");
+        let etag = res.headers()[header::ETAG].to_str().unwrap().to_string();
+        assert_eq!(text(res).await, "one");
+        assert_eq!(
+            get(&mut files, "/a.js", &[("if-none-match", &etag)])
+                .await
+                .status(),
+            304
+        );
+        std::fs::write(root.join("a.js"), "two!").unwrap();
+        assert_eq!(text(get(&mut files, "/a.js", &[]).await).await, "two!");
+        assert_eq!(text(get(&mut files, "/sub/", &[]).await).await, "<p>i</p>");
+        assert_eq!(
+            get(&mut files, "/sub", &[]).await.status(),
+            307,
+            "directory without slash redirects"
+        );
+        assert_eq!(get(&mut files, "/missing.js", &[]).await.status(), 404);
+        assert_eq!(get(&mut files, "/%2e%2e/x", &[]).await.status(), 404);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_symlink_out_of_the_root_is_not_served_even_when_cached_path_is_fast() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("link.txt"))
+            .unwrap();
+        let mut files = StaticFiles::new(root);
+        assert_eq!(get(&mut files, "/link.txt", &[]).await.status(), 404);
+        assert_eq!(get(&mut files, "/link.txt", &[]).await.status(), 404);
     }
 }
