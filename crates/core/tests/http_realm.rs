@@ -386,3 +386,27 @@ async fn a_stale_shutdown_line_from_before_start_is_ignored() {
     let text = std::fs::read_to_string(dir.path().join("daebug.md")).unwrap();
     assert!(text.starts_with("# 👾 Daebug REPL — started"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_log_directory_deleted_and_created_again_is_watched() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    let dir = s.root.join("daebug");
+    std::fs::remove_dir_all(&dir).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::create_dir(&dir).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The agent recreates the log with only a request in it.
+    std::fs::write(s.log(REALM), "```js\n40 + 2\n```\n").unwrap();
+    let job = tokio::time::timeout(Duration::from_secs(5), s.poll(REALM))
+        .await
+        .unwrap();
+    assert_eq!(job.body, "40 + 2\n");
+    let id = job.header("x-job-id").unwrap().to_string();
+    s.post(REALM, &result(&id, "42")).await;
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("```JSON\n42\n```")).await;
+    assert!(
+        text.starts_with(&format!("# {REALM} session")),
+        "title added: {text}"
+    );
+}
