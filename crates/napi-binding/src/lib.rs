@@ -1,0 +1,244 @@
+//! Node.js binding of the Daebug core (napi-rs). Owns nothing of the protocol: the `Daebug`
+//! class holds an [`Engine`] and forwards to the core's routes ([`daebug_core::http::handle`]),
+//! HTML injection, listeners ([`listen`]) and CLI ([`cli`]); [`convert`] moves requests and
+//! responses across the boundary and [`notices`] delivers engine notices to a JS callback.
+
+mod cli;
+mod convert;
+mod listen;
+mod notices;
+
+use convert::{HttpRequest, HttpResponse};
+use daebug_core::engine::{Engine, Options};
+use daebug_core::http::routes;
+use daebug_core::http::security::{text_response, AllowedHosts};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use notices::{NoticeCallback, NoticeSlot};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub use cli::run_cli;
+
+/// What a `Daebug` instance needs.
+#[napi(object)]
+pub struct DaebugOptions {
+    /// Folder whose pages are driven; `daebug.md` and `daebug/` are written here. Must exist.
+    pub root: String,
+    /// Seconds a job may run before it gets a timeout reply (default 60).
+    pub timeout: Option<f64>,
+    /// Extra host names accepted in `Host`/`Origin` (loopback is always accepted).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// The command that starts this host again, written into the shut-down registry.
+    pub command_name: Option<String>,
+}
+
+/// One Daebug engine for one root, hosted by Node.
+#[napi]
+pub struct Daebug {
+    engine: Engine,
+    router: axum::Router,
+    allowed: AllowedHosts,
+    allowed_list: Vec<String>,
+    notices: NoticeSlot,
+    closing: Arc<AtomicBool>,
+    pending: Arc<Mutex<HashMap<u32, oneshot::Sender<()>>>>,
+    listener: Mutex<Option<listen::Listening>>,
+}
+
+#[napi]
+impl Daebug {
+    /// Create the engine and start it: writes `daebug.md`, watches the logs.
+    #[napi(constructor)]
+    pub fn new(options: DaebugOptions) -> Result<Daebug> {
+        let timeout = options.timeout.unwrap_or(60.0);
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 86_400.0) {
+            return Err(Error::from_reason(format!(
+                "daebug: timeout must be between 0 and 86400 seconds, got {timeout}"
+            )));
+        }
+        let root = std::path::PathBuf::from(&options.root);
+        if !root.is_dir() {
+            return Err(Error::from_reason(format!(
+                "daebug: root {} does not exist or is not a directory",
+                root.display()
+            )));
+        }
+        let notices = NoticeSlot::default();
+        let mut opts = Options::new(&root);
+        opts.timeout = Duration::from_secs_f64(timeout);
+        opts.restart_command = options.command_name.unwrap_or_else(|| "npx daebug".into());
+        opts.reporter = Some(notices.reporter());
+        let allowed_list = options.allowed_hosts.unwrap_or_default();
+        let allowed = AllowedHosts::new(allowed_list.clone());
+        let engine = Engine::new(opts).map_err(|e| Error::from_reason(format!("daebug: {e}")))?;
+        napi::bindgen_prelude::within_runtime_if_available(|| engine.start())
+            .map_err(|e| Error::from_reason(format!("daebug: {e}")))?;
+        let closing = Arc::new(AtomicBool::new(false));
+        notices.forward_shutdown_request(&engine, closing.clone());
+        Ok(Daebug {
+            router: routes::router(engine.clone(), allowed.clone()),
+            engine,
+            allowed,
+            allowed_list,
+            notices,
+            closing,
+            pending: Default::default(),
+            listener: Mutex::new(None),
+        })
+    }
+
+    /// The root, canonicalized.
+    #[napi(getter)]
+    pub fn root(&self) -> String {
+        self.engine.root().to_string_lossy().into_owned()
+    }
+
+    /// Path of the registry, `daebug.md`.
+    #[napi(getter)]
+    pub fn registry_path(&self) -> String {
+        self.engine.registry_path().to_string_lossy().into_owned()
+    }
+
+    /// Handle one `/-daebug*` request. Long polls wait on the core's runtime, never on Node's
+    /// event loop. A request given an `id` can be abandoned with `cancel(id)`.
+    #[napi]
+    pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let id = request.id;
+        let req = convert::to_http(request)?;
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok());
+        if !self.allowed.allows_host_header(host) {
+            let refused = text_response(
+                http::StatusCode::FORBIDDEN,
+                "Daebug refused this request: unexpected Host header.\n",
+            );
+            return convert::from_http(refused).await;
+        }
+        let work = daebug_core::http::handle(&self.router, req);
+        let res = match id {
+            None => work.await,
+            Some(id) => {
+                let (tx, rx) = oneshot::channel();
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id, tx);
+                let res = tokio::select! {
+                    res = work => Some(res),
+                    _ = rx => None,
+                };
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                match res {
+                    Some(res) => res,
+                    None => return Ok(HttpResponse::cancelled()),
+                }
+            }
+        };
+        convert::from_http(res).await
+    }
+
+    /// Abandon the request started with this `id` (its client went away): a long poll stops
+    /// waiting, so no job is handed to a closed connection.
+    #[napi]
+    pub fn cancel(&self, id: u32) {
+        if let Some(tx) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
+        {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Run a listener of our own: serve `root` as static files, or be a front proxy to
+    /// `proxyTo` (another local server); either way with `/-daebug*` and injection.
+    #[napi]
+    pub async fn listen(
+        &self,
+        options: Option<listen::ListenOptions>,
+    ) -> Result<listen::ListenInfo> {
+        if self.engine.is_closed() {
+            return Err(Error::from_reason("daebug: this instance is closed"));
+        }
+        if self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return Err(Error::from_reason(
+                "daebug: already listening; close() first",
+            ));
+        }
+        let listening = listen::start(
+            &self.engine,
+            &self.allowed_list,
+            options.unwrap_or_default(),
+        )
+        .await?;
+        let info = listening.info.clone();
+        *self.listener.lock().unwrap_or_else(|e| e.into_inner()) = Some(listening);
+        Ok(info)
+    }
+
+    /// Call `callback(notice)` for each realm that connects, job that finishes, diagnostic
+    /// written, and once when an agent asks to stop (`kind: "shutdown-requested"`). Replaces
+    /// any earlier callback; does not keep Node alive.
+    #[napi(ts_args_type = "callback: (notice: Notice) => void")]
+    pub fn on_notice(&self, callback: NoticeCallback) {
+        self.notices.set(Some(callback));
+    }
+
+    /// Stop at once, synchronously (for signal handlers, where nothing async runs anymore):
+    /// wake every long poll, stop the watcher, rewrite the registry as shut down, and tell a
+    /// listener to stop without waiting for it. Idempotent.
+    #[napi]
+    pub fn close_now(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        let listening = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.engine.close();
+        if let Some(l) = listening {
+            l.stop_now();
+        }
+        self.notices.set(None);
+    }
+
+    /// Stop: the listener (if any), every long poll, the watcher; rewrite the registry as
+    /// shut down. Idempotent.
+    #[napi]
+    pub async fn close(&self) -> Result<()> {
+        self.closing.store(true, Ordering::SeqCst);
+        let listening = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.engine.close();
+        if let Some(l) = listening {
+            l.stop().await;
+        }
+        self.notices.set(None);
+        Ok(())
+    }
+}
+
+/// Insert the shim and Daebug's import map entries into an HTML page (merging into the page's
+/// own import map, whose entries win). Idempotent.
+#[napi]
+pub fn inject_html(html: String) -> String {
+    daebug_core::http::inject::inject_html(&html)
+}
