@@ -84,9 +84,10 @@ export interface HttpResponse {
 
 /**
  * Insert the shim and Daebug's import map entries into an HTML page (merging into the page's
- * own import map, whose entries win). Idempotent.
+ * own import map, whose entries win). Idempotent. With `directPort`, the page's realms reach
+ * the endpoints on that port of the page's own loopback host (see `listen({ endpointsOnly })`).
  */
-export declare function injectHtml(html: string): string
+export declare function injectHtml(html: string, directPort?: number | undefined | null): string
 
 export interface ListenInfo {
   host: string
@@ -105,6 +106,11 @@ export interface ListenOptions {
    * Absent: serve the root as static files.
    */
   proxyTo?: string
+  /**
+   * Serve only the `/-daebug*` endpoints (404 for anything else): for a host whose own
+   * server serves the pages (Vite), so realms reach the core without going through Node.
+   */
+  endpointsOnly?: boolean
 }
 
 /**

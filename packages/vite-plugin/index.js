@@ -26,6 +26,8 @@ export default function daebug(options) {
   /** @type {import('@daebug/native').Daebug | undefined} */
   let instance;
   let root;
+  /** Port of the core's own endpoint listener, once started (see `start`). */
+  let directPort;
   let removeSignalHandlers = () => {};
 
   async function start(server) {
@@ -41,6 +43,15 @@ export default function daebug(options) {
       commandName: 'npx vite',
     });
     const logger = config.logger;
+    // The core also answers its endpoints on a loopback port of its own; pages are told to use
+    // it, so long polls and results do not go through Vite's (Node's) request handling. The
+    // middleware below stays as the fallback (pages opened on a non-loopback host).
+    try {
+      directPort = (await current.listen({ port: 0, host: '127.0.0.1', endpointsOnly: true })).port;
+    } catch (e) {
+      directPort = undefined;
+      logger.warn(`[daebug] no direct endpoint (${e.message}); realms go through Vite`, { timestamp: true });
+    }
     instance.onNotice((n) => {
       if (n.kind === 'shutdown-requested') {
         if (server.httpServer) {
@@ -63,6 +74,7 @@ export default function daebug(options) {
   function stop() {
     const current = instance;
     instance = undefined;
+    directPort = undefined;
     removeSignalHandlers();
     if (!current) return;
     const key = root;
@@ -74,6 +86,12 @@ export default function daebug(options) {
   return {
     name: 'daebug',
     apply: 'serve',
+    // Daebug's own files change on every request and reply: keep them out of Vite's watcher
+    // (no HMR work, no reloads for Markdown the app never imports).
+    config(user) {
+      const base = resolve(user.root ?? process.cwd(), opts.root ?? '.');
+      return { server: { watch: { ignored: [resolve(base, 'daebug', '**'), resolve(base, 'daebug.md')] } } };
+    },
     configResolved(resolved) {
       config = resolved;
     },
@@ -93,7 +111,7 @@ export default function daebug(options) {
     // After Vite's own transforms, so the import map and shim land ahead of /@vite/client.
     transformIndexHtml: {
       order: 'post',
-      handler: (html) => native.injectHtml(html),
+      handler: (html) => native.injectHtml(html, directPort),
     },
     buildEnd() {
       if (config?.server?.middlewareMode) stop();

@@ -55,6 +55,22 @@ describe('vite dev with the Daebug plugin', () => {
     assert.equal(map[0].imports['node:test'], '/-daebug-node:test.js');
   });
 
+  test("realms reach the core on its own port, not through Vite's server", async () => {
+    const requests = [];
+    const onRequest = (r) => requests.push(r.url());
+    realm.page.on('request', onRequest);
+    try {
+      const reply = await runJs(realm.log, '6 * 7');
+      assert.equal(reply.body, '42');
+    } finally {
+      realm.page.off('request', onRequest);
+    }
+    const port = await realm.page.evaluate(() => document.querySelector('script[data-daebug]').getAttribute('data-daebug-port'));
+    assert.match(port, /^\d+$/);
+    const channel = requests.filter((u) => u.includes('/-daebug-channel'));
+    assert.ok(channel.length > 0 && channel.every((u) => new URL(u).port === port), channel.join('\n'));
+  });
+
   test("Vite's logger shows Daebug's lines", () => {
     assert.ok(lines.some((l) => l.includes(`[daebug] + ${realm.name}`)), lines.join('\n'));
   });

@@ -123,12 +123,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
             engine.close();
         }
     };
-    // Small responses on keep-alive connections must not wait for delayed ACKs (Nagle).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
+    let listener = without_nagle(listener);
     let server = axum::serve(listener, app).with_graceful_shutdown(stop);
     let closing = engine.clone();
     tokio::select! {
@@ -143,6 +138,17 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
         "Daebug stopped; {} says so.",
         engine.registry_path().display()
     ));
+}
+
+/// Accepted connections with `TCP_NODELAY`: small responses on keep-alive connections must not
+/// wait for the client's delayed ACK (Nagle). Every Daebug listener goes through this.
+pub fn without_nagle(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut TcpStream)> {
+    fn set(tcp: &mut TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    }
+    listener.tap_io(set as fn(&mut TcpStream))
 }
 
 #[cfg(unix)]

@@ -410,3 +410,51 @@ async fn the_log_directory_deleted_and_created_again_is_watched() {
         "title added: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn loopback_origins_get_cors_for_a_direct_endpoint_port() {
+    let s = server(|_| {}).await;
+    let path = format!("/-daebug-channel?name={REALM}");
+    let pre = s
+        .request(
+            "OPTIONS",
+            &path,
+            &[
+                ("Origin", "http://localhost:5173"),
+                ("Access-Control-Request-Method", "POST"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(pre.status, 204);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
+    assert!(pre
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("content-type"));
+    let r = s
+        .request(
+            "GET",
+            "/-daebug-info",
+            &[("Origin", "http://127.0.0.1:5173")],
+            "",
+        )
+        .await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:5173")
+    );
+    assert_eq!(r.header("access-control-expose-headers"), Some("x-job-id"));
+    let evil = s
+        .request("OPTIONS", &path, &[("Origin", "https://evil.example")], "")
+        .await;
+    assert_eq!(evil.status, 403);
+    assert!(s
+        .get("/-daebug-info")
+        .await
+        .header("access-control-allow-origin")
+        .is_none());
+}

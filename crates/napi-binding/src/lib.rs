@@ -237,8 +237,12 @@ impl Daebug {
 }
 
 /// Insert the shim and Daebug's import map entries into an HTML page (merging into the page's
-/// own import map, whose entries win). Idempotent.
+/// own import map, whose entries win). Idempotent. With `directPort`, the page's realms reach
+/// the endpoints on that port of the page's own loopback host (see `listen({ endpointsOnly })`).
 #[napi]
-pub fn inject_html(html: String) -> String {
-    daebug_core::http::inject::inject_html(&html)
+pub fn inject_html(html: String, direct_port: Option<u32>) -> String {
+    let port = direct_port
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p > 0);
+    daebug_core::http::inject::inject_html_with(&html, port)
 }

@@ -22,6 +22,9 @@ pub struct ListenOptions {
     /// `host:port` (or `http://host:port`) of a local server to forward every other request to.
     /// Absent: serve the root as static files.
     pub proxy_to: Option<String>,
+    /// Serve only the `/-daebug*` endpoints (404 for anything else): for a host whose own
+    /// server serves the pages (Vite), so realms reach the core without going through Node.
+    pub endpoints_only: Option<bool>,
 }
 
 #[napi(object)]
@@ -68,11 +71,17 @@ pub async fn start(
         extra.push(host.clone());
     }
     let hosts = AllowedHosts::new(extra);
-    let app = match opts.proxy_to {
-        Some(target) => {
+    let app = match (opts.proxy_to, opts.endpoints_only.unwrap_or(false)) {
+        (Some(_), true) => {
+            return Err(Error::from_reason(
+                "daebug: listen() takes proxyTo or endpointsOnly, not both",
+            ))
+        }
+        (Some(target), false) => {
             daebug_core::http::proxy::front(engine.clone(), hosts, parse_target(&target)?)
         }
-        None => daebug_core::http::standalone(engine.clone(), hosts),
+        (None, true) => daebug_core::http::endpoints(engine.clone(), hosts),
+        (None, false) => daebug_core::http::standalone(engine.clone(), hosts),
     };
     let display = match host.as_str() {
         "127.0.0.1" | "::1" | "localhost" | "0.0.0.0" | "::" => "localhost".to_string(),
@@ -97,6 +106,7 @@ pub async fn start(
                 }
             }
         };
+        let listener = daebug_core::server::without_nagle(listener);
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

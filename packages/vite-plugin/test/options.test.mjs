@@ -63,3 +63,10 @@ test('vite build is untouched by the plugin', async () => {
   assert.ok(!existsSync(join(dir, 'daebug.md')), 'no registry written');
   assert.ok(readdirSync(join(dir, 'dist', 'assets')).length > 0);
 });
+
+test("Daebug's own files are kept out of Vite's watcher", () => {
+  const ignored = daebug().config({ root: '/app' }).server.watch.ignored;
+  assert.deepEqual(ignored, ['/app/daebug/**', '/app/daebug.md']);
+  const custom = daebug({ root: 'logs' }).config({ root: '/app' }).server.watch.ignored;
+  assert.deepEqual(custom, ['/app/logs/daebug/**', '/app/logs/daebug.md']);
+});

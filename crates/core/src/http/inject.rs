@@ -20,10 +20,20 @@ const MARKER: &str = "data-daebug";
 /// page already has is merged (its own entries win) rather than duplicated; the shim goes at the
 /// start of `<head>` so it sees the page's first errors. Idempotent.
 pub fn inject_html(html: &str) -> String {
+    inject_html_with(html, None)
+}
+
+/// [`inject_html`], telling the shim to reach the `/-daebug*` endpoints directly on
+/// `direct_port` of the page's own (loopback) host — for hosts like Vite, whose own server would
+/// otherwise relay every long poll and result through Node.
+pub fn inject_html_with(html: &str, direct_port: Option<u16>) -> String {
     if html.contains(&format!("<script {MARKER}")) {
         return html.to_string();
     }
-    let shim = format!("<script {MARKER} src=\"{SHIM_PATH}\"></script>");
+    let port_attr = direct_port
+        .map(|p| format!(" data-daebug-port=\"{p}\""))
+        .unwrap_or_default();
+    let shim = format!("<script {MARKER}{port_attr} src=\"{SHIM_PATH}\"></script>");
     let lower = html.to_ascii_lowercase();
     let (html, has_map) = match merge_import_map(html, &lower) {
         Some(merged) => (merged, true),
@@ -204,6 +214,18 @@ mod tests {
         assert!(out[head..].starts_with("<script type=\"importmap\" data-daebug-importmap>{\"imports\":{\"node:test\":\"/-daebug-node:test.js\""));
         assert!(out.contains("<script data-daebug src=\"/-daebug-shim.js\"></script><title>"));
         assert_eq!(inject_html(&out), out, "idempotent");
+    }
+
+    #[test]
+    fn direct_port_attribute() {
+        let out = inject_html_with("<head></head>", Some(41234));
+        assert!(
+            out.contains(
+                "<script data-daebug data-daebug-port=\"41234\" src=\"/-daebug-shim.js\"></script>"
+            ),
+            "{out}"
+        );
+        assert_eq!(inject_html_with(&out, Some(1)), out, "idempotent");
     }
 
     #[test]

@@ -104,6 +104,12 @@ pub fn standalone(engine: Engine, allowed: AllowedHosts) -> Router {
     Router::new().fallback_service(InfallibleService(svc))
 }
 
+/// Only the `/-daebug*` endpoints (everything else is 404), behind the host check: what a host
+/// like Vite runs on a port of its own so that realms reach the core without going through Node.
+pub fn endpoints(engine: Engine, allowed: AllowedHosts) -> Router {
+    routes::router(engine, allowed.clone()).layer(HostCheckLayer::new(allowed))
+}
+
 /// Adapts a service whose error type is `Infallible` for axum's fallback.
 #[derive(Clone)]
 struct InfallibleService<S>(S);

@@ -54,7 +54,38 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> axum::re
             "Daebug refused this request: query string too long.\n",
         );
     }
-    next.run(req).await
+    // A page served by another local server (Vite) may talk to these endpoints on their own
+    // port: CORS for allowed (loopback or configured) origins only — the guard above refused
+    // every other origin already.
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+        .cloned();
+    if let Some(origin) = &origin {
+        if req.method() == http::Method::OPTIONS {
+            return axum::response::Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+                .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST")
+                .header(header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type")
+                .header(header::ACCESS_CONTROL_MAX_AGE, "600")
+                .header(header::VARY, "origin")
+                .body(Body::empty())
+                .expect("valid response");
+        }
+    }
+    let mut res = next.run(req).await;
+    if let Some(origin) = origin {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("x-job-id"),
+        );
+        h.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    res
 }
 
 /// `name` and `url` from the query string.

@@ -72,6 +72,24 @@
   const SERVER_ORIGIN = (() => {
     try { return new URL(SELF_FILE || G.location.href).origin; } catch (_) { return ''; }
   })();
+  // A host may run the core's endpoints on a port of their own (`data-daebug-port` on the shim's
+  // script tag; `port` in the worker's URL), so long polls and results skip the host's server.
+  // Used only when the page itself is on a loopback host (the core listens on loopback only).
+  const DIRECT_PORT = (() => {
+    try {
+      const raw = IS_WORKER
+        ? new URLSearchParams(G.location.search).get('port')
+        : G.document && G.document.currentScript && G.document.currentScript.getAttribute('data-daebug-port');
+      const port = Number(raw);
+      const host = G.location.hostname;
+      const loopback = host === 'localhost' || /^127\./.test(host) || host === '[::1]' || host === '::1';
+      return raw && Number.isInteger(port) && port > 0 && port < 65536 && loopback ? port : 0;
+    } catch (_) { return 0; }
+  })();
+  const CHANNEL_ORIGIN = (() => {
+    if (!DIRECT_PORT) return SERVER_ORIGIN;
+    try { return `${G.location.protocol}//${G.location.hostname.includes(':') && !G.location.hostname.startsWith('[') ? '[' + G.location.hostname + ']' : G.location.hostname}:${DIRECT_PORT}`; } catch (_) { return SERVER_ORIGIN; }
+  })();
 
   // --- Realm naming ---------------------------------------------------------------------------
 
@@ -852,8 +870,8 @@
     try { return String(G.location.href); } catch (_) { return ''; }
   }
 
-  function channelUrl(realmName = NAME, href = pageHref()) {
-    const url = new URL(CHANNEL_PATH, SERVER_ORIGIN || undefined);
+  function channelUrl(realmName = NAME, href = pageHref(), origin = CHANNEL_ORIGIN) {
+    const url = new URL(CHANNEL_PATH, origin || undefined);
     url.searchParams.set('name', realmName);
     url.searchParams.set('url', href);
     return url.href;
@@ -894,7 +912,8 @@
     try {
       if (background.size === 0 || !G.navigator || typeof G.navigator.sendBeacon !== 'function') return;
       const body = JSON.stringify({ type: 'background-flush', events: background.take(), reportedAt: isoNow() });
-      G.navigator.sendBeacon(channelUrl(), new Blob([body], { type: 'application/json' }));
+      // Same origin: a beacon cannot make a CORS request with a JSON body.
+      G.navigator.sendBeacon(channelUrl(NAME, pageHref(), SERVER_ORIGIN), new Blob([body], { type: 'application/json' }));
     } catch (_) { /* ignore */ }
   }
 
@@ -996,7 +1015,8 @@
     if (typeof G.Worker !== 'function') return;
     let worker;
     try {
-      const url = new URL(WORKER_PATH + '?name=' + encodeURIComponent(workerState.name), SERVER_ORIGIN || undefined);
+      const port = DIRECT_PORT ? '&port=' + DIRECT_PORT : '';
+      const url = new URL(WORKER_PATH + '?name=' + encodeURIComponent(workerState.name) + port, SERVER_ORIGIN || undefined);
       worker = new G.Worker(url.href, { type: 'module' });
     } catch (err) {
       debugLog('could not start the worker realm:', err);
