@@ -75,9 +75,13 @@ describe('daebug --test gives the same verdict as node --test', { timeout: 300_0
   });
 
   after(async () => {
+    const exited = (p) => p && p.exitCode === null && p.signalCode === null
+      ? new Promise((resolve) => p.once('exit', resolve)) : Promise.resolve();
+    const gone = Promise.all([exited(browser), exited(server)]);
     browser?.kill('SIGKILL');
     server?.kill('SIGTERM');
-    if (root) await rm(root, { recursive: true, force: true });
+    await gone; // the server rewrites daebug.md as it stops
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('runs every suite in the page and matches Node counts', async () => {

@@ -56,6 +56,7 @@ pub async fn run(opts: TestOptions) -> Result<i32, String> {
     if let Some(mut child) = browser {
         let _ = child.kill();
         let _ = child.wait();
+        let _ = std::fs::remove_dir_all(profile_dir());
     }
     if let Some((engine, task)) = own {
         engine.request_shutdown();
@@ -215,8 +216,14 @@ fn find_browser(flag: Option<&Path>) -> Result<PathBuf, String> {
     Err("no page connected and no browser found: pass --browser PATH, set CHROME_PATH, or install chromium".into())
 }
 
+/// A fresh browser profile for this run, removed afterwards.
+fn profile_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("daebug-test-profile-{}", std::process::id()))
+}
+
 fn launch(exe: &Path, url: &str) -> Result<Child, String> {
-    let profile = std::env::temp_dir().join(format!("daebug-test-profile-{}", std::process::id()));
+    let profile = profile_dir();
+    let _ = std::fs::remove_dir_all(&profile);
     Command::new(exe)
         .args([
             "--headless",
