@@ -62,6 +62,12 @@ describe('vite dev with the Daebug plugin', () => {
     try {
       const reply = await runJs(realm.log, '6 * 7');
       assert.equal(reply.body, '42');
+      // The reply lands on disk before the browser's request events reach this process:
+      // wait for the result's POST and the next long poll to be seen.
+      const deadline = Date.now() + 5000;
+      while (requests.filter((u) => u.includes('/-daebug-channel')).length < 2 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
     } finally {
       realm.page.off('request', onRequest);
     }

@@ -204,14 +204,7 @@ impl Daebug {
     /// listener to stop without waiting for it. Idempotent.
     #[napi]
     pub fn close_now(&self) {
-        self.closing.store(true, Ordering::SeqCst);
-        let listening = self
-            .listener
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        self.engine.close();
-        if let Some(l) = listening {
+        if let Some(l) = self.begin_close() {
             l.stop_now();
         }
         self.notices.set(None);
@@ -221,14 +214,7 @@ impl Daebug {
     /// shut down. Idempotent.
     #[napi]
     pub async fn close(&self) -> Result<()> {
-        self.closing.store(true, Ordering::SeqCst);
-        let listening = self
-            .listener
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        self.engine.close();
-        if let Some(l) = listening {
+        if let Some(l) = self.begin_close() {
             l.stop().await;
         }
         self.notices.set(None);
@@ -245,4 +231,19 @@ pub fn inject_html(html: String, direct_port: Option<u32>) -> String {
         .and_then(|p| u16::try_from(p).ok())
         .filter(|p| *p > 0);
     daebug_core::http::inject::inject_html_with(&html, port)
+}
+
+impl Daebug {
+    /// The shared first half of `close` and `closeNow`: mark closing, close the engine (long
+    /// polls woken, watcher stopped, registry rewritten), and hand back the listener to stop.
+    fn begin_close(&self) -> Option<listen::Listening> {
+        self.closing.store(true, Ordering::SeqCst);
+        let listening = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.engine.close();
+        listening
+    }
 }
