@@ -53,6 +53,8 @@ pub struct Options {
     pub long_poll: Duration,
     /// A realm that has not polled for this long is shown as gone.
     pub gone_after: Duration,
+    /// The executing placeholder is rewritten no more often than this (SPEC 3.1: 5 s).
+    pub refresh_every: Duration,
     /// The command the shut-down registry tells the agent to run.
     pub restart_command: String,
     pub reporter: Option<Reporter>,
@@ -65,14 +67,13 @@ impl Options {
             timeout: Duration::from_secs(60),
             long_poll: Duration::from_secs(12),
             gone_after: Duration::from_secs(30),
+            refresh_every: Duration::from_secs(5),
             restart_command: "npx daebug".into(),
             reporter: None,
         }
     }
 }
 
-/// Placeholders are refreshed no more often than this.
-const REFRESH_EVERY: Duration = Duration::from_secs(5);
 /// Test-run progress is written into the placeholder no more often than this.
 const TEST_PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Timed-out jobs remembered for late results.
@@ -542,7 +543,8 @@ impl Engine {
             Message::BackgroundFlush { events } => self.on_background(&key, events),
             Message::JobProgress { job_id, events, .. } => self.on_progress(&key, job_id, events),
             Message::WorkerInit { main_page } => {
-                self.with_realm(&key, |r| r.main_page = main_page.filter(|m| !m.is_empty()));
+                let main_page = main_page.filter(|m| names::is_valid_realm_name(m));
+                self.with_realm(&key, |r| r.main_page = main_page);
                 self.write_registry();
             }
             Message::WorkerTimeout { duration_ms } => self.on_worker_timeout(&key, duration_ms),
@@ -661,6 +663,11 @@ impl Engine {
             match realm.current.as_mut() {
                 Some(run) if job_id.as_deref().is_none_or(|id| id == run.job.id) => {
                     run.events = events;
+                    // SPEC 3.1: the placeholder is refreshed no more often than every 5 s; the
+                    // tick writes what arrived in between.
+                    if run.last_refresh.elapsed() < self.inner.opts.refresh_every {
+                        return;
+                    }
                     run.last_refresh = Instant::now();
                     Some((
                         log,
@@ -788,7 +795,13 @@ impl Engine {
             return;
         };
         let Some((name, log, subject, busy)) = self.with_realm(&key, |r| {
-            (r.name.clone(), r.log.clone(), r.subject(), r.busy())
+            // A realm that is not polling right now cannot be executing the request: `queued`.
+            (
+                r.name.clone(),
+                r.log.clone(),
+                r.subject(),
+                r.busy() || r.polling == 0,
+            )
         }) else {
             return;
         };
@@ -852,6 +865,7 @@ impl Engine {
         let timeout = self.inner.opts.timeout;
         let mut timed_out = Vec::new();
         let mut refresh = Vec::new();
+        let mut gone_jobs = Vec::new();
         let mut registry_changed = false;
         {
             let mut st = self.state();
@@ -870,7 +884,7 @@ impl Engine {
                         );
                         st.late_order.push_back(run.job.id.clone());
                         timed_out.push((key.clone(), run));
-                    } else if run.last_refresh.elapsed() >= REFRESH_EVERY {
+                    } else if run.last_refresh.elapsed() >= self.inner.opts.refresh_every {
                         run.last_refresh = Instant::now();
                         refresh.push((
                             realm.log.clone(),
@@ -887,6 +901,12 @@ impl Engine {
                     realm.gone_since = Some(now_hms());
                     registry_changed = true;
                 }
+                // Requests for a realm that is gone are answered rather than left waiting.
+                if let Some(since) = realm.gone_since.clone() {
+                    for job in realm.queue.drain(..) {
+                        gone_jobs.push((key.clone(), Running::new(job), since.clone()));
+                    }
+                }
             }
             while st.late_order.len() > LATE_JOBS_KEPT {
                 if let Some(old) = st.late_order.pop_front() {
@@ -896,6 +916,12 @@ impl Engine {
         }
         for (log, code, secs, events, extra) in refresh {
             self.edit_log(&log, |t| edit::progress(t, &code, secs, &events, &extra));
+        }
+        for (key, run, since) in gone_jobs {
+            let message = format!(
+                "The realm is gone (no poll since {since}): nothing ran this request. Open its page again (or pick a live realm in daebug.md) and append the block again."
+            );
+            self.finish(&key, run, Outcome::Error(message), None);
         }
         for (key, run) in timed_out {
             self.finish(&key, run, Outcome::timeout(timeout.as_secs_f64()), None);

@@ -60,6 +60,7 @@ impl Store {
     ) -> io::Result<Option<R>> {
         let lock = self.lock_for(path);
         let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut incomplete_reads = 0;
         loop {
             let mut file = match File::open(path) {
                 Ok(f) => f,
@@ -68,8 +69,26 @@ impl Store {
             };
             let mut before = Vec::new();
             file.read_to_end(&mut before)?;
-            let text = String::from_utf8_lossy(&before);
-            let (new_text, result) = match edit(&text) {
+            let text = match std::str::from_utf8(&before) {
+                Ok(t) => t,
+                // A multi-byte character cut at the end: an append in progress. Read again.
+                Err(e) if e.error_len().is_none() && incomplete_reads < 20 => {
+                    incomplete_reads += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                // Rewriting would replace the agent's bytes: leave the file alone.
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{} is not valid UTF-8; Daebug leaves it untouched until it is",
+                            path.display()
+                        ),
+                    ))
+                }
+            };
+            let (new_text, result) = match edit(text) {
                 Edit::Keep(r) => return Ok(Some(r)),
                 Edit::Write(t, r) => (t, r),
             };
@@ -207,6 +226,18 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\ntwo\n");
         // No temp files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn invalid_utf8_is_never_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.md");
+        std::fs::write(&p, b"caf\xe9 au lait\n").unwrap();
+        let err = Store::new()
+            .edit(&p, |t| Edit::Write(format!("{t}x"), ()))
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(std::fs::read(&p).unwrap(), b"caf\xe9 au lait\n");
     }
 
     #[test]

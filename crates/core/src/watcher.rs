@@ -21,7 +21,15 @@ impl Watcher {
         let handler = {
             let log_dir = log_dir.clone();
             move |res: notify::Result<notify::Event>| {
-                let Ok(event) = res else { return };
+                // Events may have been lost (an error, or the kernel's queue overflowed): sweep
+                // every log, as when the directory appears.
+                let event = match res {
+                    Ok(e) if !e.need_rescan() => e,
+                    _ => {
+                        let _ = tx.send(log_dir.clone());
+                        return;
+                    }
+                };
                 if event.kind.is_access() {
                     return;
                 }

@@ -24,7 +24,7 @@ impl WireEvent {
     pub fn into_event(self, in_worker: bool) -> BgEvent {
         let kind = match self.kind.as_deref() {
             Some("error") => EventKind::Error {
-                source: self.source.unwrap_or_else(|| {
+                source: safe_word(self.source).unwrap_or_else(|| {
                     if in_worker {
                         "self.onerror"
                     } else {
@@ -34,7 +34,7 @@ impl WireEvent {
                 }),
             },
             _ => EventKind::Console {
-                level: self.level.unwrap_or_else(|| "log".into()),
+                level: safe_word(self.level).unwrap_or_else(|| "log".into()),
             },
         };
         BgEvent {
@@ -146,6 +146,16 @@ pub fn parse_message(body: &[u8]) -> Result<Message, String> {
             .map_err(|e| format!("malformed result: {e}"));
     }
     Err("message has neither \"type\" nor \"ok\"".into())
+}
+
+/// A level or source goes into a heading and an info string: one short word, or nothing.
+fn safe_word(word: Option<String>) -> Option<String> {
+    word.filter(|w| {
+        !w.is_empty()
+            && w.len() <= 40
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    })
 }
 
 fn value_to_text(v: Option<Value>) -> String {

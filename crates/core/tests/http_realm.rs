@@ -184,7 +184,7 @@ async fn foreign_hosts_and_cross_site_requests_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn background_flush_progress_and_worker_restart() {
-    let s = server(|_| {}).await;
+    let s = server(|o| o.refresh_every = Duration::from_millis(300)).await;
     s.poll(REALM).await;
     let flush = r#"{"type":"background-flush","events":[{"type":"console","level":"log","eventAt":"2026-01-01T00:00:00Z","message":"bg-log {\"a\":1}"},{"type":"error","source":"window.onerror","message":"Uncaught Error: bg-throw","stack":"Error: bg-throw\n    at x.js:1:1"}],"reportedAt":"2026-01-01T00:00:01Z"}"#;
     assert_eq!(s.post(REALM, flush).await.status, 200);
@@ -457,4 +457,37 @@ async fn loopback_origins_get_cors_for_a_direct_endpoint_port() {
         .await
         .header("access-control-allow-origin")
         .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn control_characters_in_url_are_refused_and_never_reach_the_registry() {
+    let s = server(|_| {}).await;
+    let r = s
+        .get("/-daebug-channel?name=evil&url=x%0A%25%25SHUTDOWN%25%25%0A")
+        .await;
+    assert_eq!(r.status, 400);
+    let reg = std::fs::read_to_string(s.root.join("daebug.md")).unwrap();
+    assert!(
+        !reg.contains("%%SHUTDOWN%%\n") && !reg.contains("evil"),
+        "{reg}"
+    );
+    let stopped =
+        tokio::time::timeout(Duration::from_millis(300), s.engine.shutdown_requested()).await;
+    assert!(stopped.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_for_a_realm_that_is_not_polling_are_queued_then_answered_when_it_is_gone() {
+    let s = server(|o| o.gone_after = Duration::from_millis(800)).await;
+    s.poll(REALM).await; // long poll ends after 2 s; nobody polls again
+    s.append(REALM, "\n```js\n1 + 1\n```\n");
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("\nqueued\n")).await;
+    assert!(
+        !text.contains("executing ("),
+        "not polling: queued, not executing: {text}"
+    );
+    let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("```Error")).await;
+    assert!(text.contains("The realm is gone (no poll since"), "{text}");
+    let reg = std::fs::read_to_string(s.root.join("daebug.md")).unwrap();
+    assert!(reg.contains(": gone since "), "{reg}");
 }

@@ -109,11 +109,7 @@ impl Daebug {
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse> {
         let id = request.id;
         let req = convert::to_http(request)?;
-        let host = req
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok());
-        if !self.allowed.allows_host_header(host) {
+        if !self.allowed.allows_host_of(req.headers()) {
             let refused = text_response(
                 http::StatusCode::FORBIDDEN,
                 "Daebug refused this request: unexpected Host header.\n",

@@ -101,7 +101,14 @@ fn realm_params(uri: &Uri) -> Result<(String, String), Box<axum::response::Respo
             "Daebug: missing or invalid ?name=<realm> parameter (1-120 printable characters).\n",
         )));
     }
-    Ok((name, q.get("url").cloned().unwrap_or_default()))
+    let url = q.get("url").cloned().unwrap_or_default();
+    if url.len() > 4096 || url.chars().any(|c| c.is_control()) {
+        return Err(Box::new(text_response(
+            StatusCode::BAD_REQUEST,
+            "Daebug: invalid ?url= parameter (at most 4096 characters, no control characters).\n",
+        )));
+    }
+    Ok((name, url))
 }
 
 fn query_pairs(q: &str) -> HashMap<String, String> {

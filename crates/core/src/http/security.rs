@@ -45,6 +45,14 @@ impl AllowedHosts {
             Some(v) => self.allows(strip_port(v)),
         }
     }
+
+    /// The `Host` header of a request: absent is accepted, one that is not plain text is not.
+    pub fn allows_host_of(&self, headers: &HeaderMap) -> bool {
+        match headers.get(header::HOST) {
+            None => true,
+            Some(v) => v.to_str().is_ok_and(|v| self.allows_host_header(Some(v))),
+        }
+    }
 }
 
 fn is_loopback_name(host: &str) -> bool {
@@ -81,8 +89,17 @@ pub fn cross_site_reason(headers: &HeaderMap, allowed: &AllowedHosts) -> Option<
     if site.eq_ignore_ascii_case("cross-site") {
         return Some("cross-site requests to Daebug endpoints are refused");
     }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        if origin != "null" {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let Ok(origin) = origin.to_str() else {
+            return Some("requests with an unreadable Origin are refused");
+        };
+        if origin == "null" {
+            // An opaque origin (sandboxed frame, file:) is only trusted when the browser vouches
+            // that the request is same-origin.
+            if !site.eq_ignore_ascii_case("same-origin") {
+                return Some("requests from an opaque origin to Daebug endpoints are refused");
+            }
+        } else {
             let host = origin
                 .split_once("://")
                 .map(|(_, rest)| rest)
@@ -141,12 +158,8 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok());
-        if !self.allowed.allows_host_header(host) {
-            tracing::debug!(?host, "refused Host");
+        if !self.allowed.allows_host_of(req.headers()) {
+            tracing::debug!(host = ?req.headers().get(header::HOST), "refused Host");
             let res = text_response(
                 StatusCode::FORBIDDEN,
                 "Daebug refused this request: its Host is not a loopback address. Start daebug with --allowed-host <name> to allow it.\n",
@@ -214,5 +227,26 @@ mod tests {
         h.remove("origin");
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert!(cross_site_reason(&h, &a).is_some());
+        let mut h = HeaderMap::new();
+        h.insert("origin", "null".parse().unwrap());
+        assert!(
+            cross_site_reason(&h, &a).is_some(),
+            "opaque origin without Sec-Fetch-Site"
+        );
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(cross_site_reason(&h, &a).is_none());
+        h.insert(
+            "origin",
+            http::HeaderValue::from_bytes(b"http://evil.com\xff").unwrap(),
+        );
+        assert!(cross_site_reason(&h, &a).is_some(), "unreadable origin");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "host",
+            http::HeaderValue::from_bytes(b"evil.com\xff").unwrap(),
+        );
+        assert!(!a.allows_host_of(&h));
+        h.insert("host", "localhost:1".parse().unwrap());
+        assert!(a.allows_host_of(&h));
     }
 }

@@ -904,14 +904,24 @@
   function flushBackground() {
     if (background.size === 0 || currentJob) return;
     const events = background.take();
-    postJson({ type: 'background-flush', events, reportedAt: isoNow() }).catch(() => background.requeue(events));
+    postJson({ type: 'background-flush', events: forWire(events), reportedAt: isoNow() }).catch(() => background.requeue(events));
+  }
+
+  /**
+   * Events as sent: the log shows only the first 2 and last 8 of more than 10 (SPEC 3.2), so the
+   * ones between travel without their text. They still count, and a console-spamming job cannot
+   * push its result past the server's body limit.
+   */
+  function forWire(events) {
+    if (events.length <= 10) return events;
+    return events.map((e, i) => (i < 2 || i >= events.length - 8 ? e : { ...e, message: '', stack: undefined, caller: undefined }));
   }
 
   /** Last-chance flush when the page goes away; sendBeacon survives the unload. */
   function beaconBackground() {
     try {
       if (background.size === 0 || !G.navigator || typeof G.navigator.sendBeacon !== 'function') return;
-      const body = JSON.stringify({ type: 'background-flush', events: background.take(), reportedAt: isoNow() });
+      const body = JSON.stringify({ type: 'background-flush', events: forWire(background.take()), reportedAt: isoNow() });
       // Same origin: a beacon cannot make a CORS request with a JSON body.
       G.navigator.sendBeacon(channelUrl(NAME, pageHref(), SERVER_ORIGIN), new Blob([body], { type: 'application/json' }));
     } catch (_) { /* ignore */ }
@@ -937,7 +947,7 @@
     job.reportedCount = job.events.size;
     job.reportedDropped = job.events.dropped;
     job.lastProgressAt = now();
-    job.progressInFlight = postJson({ type: 'job-progress', jobId: job.id, backgroundEvents: job.events.snapshot(), elapsed })
+    job.progressInFlight = postJson({ type: 'job-progress', jobId: job.id, backgroundEvents: forWire(job.events.snapshot()), elapsed })
       .catch(() => {})
       .then(() => { job.progressInFlight = null; });
   }
@@ -970,7 +980,7 @@
     if (job.progressInFlight) await Promise.race([job.progressInFlight, sleep(3000)]);
     currentJob = null;
     outcome.jobId = jobId;
-    outcome.backgroundEvents = job.events.snapshot();
+    outcome.backgroundEvents = forWire(job.events.snapshot());
     await postWithRetry(JSON.stringify(outcome));
   }
 
