@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   appendToLog, jsBlock, launchBrowser, openRealm, parseLog, parseRegistry, readText, removeTree,
-  runJs, startServer, waitForFile,
+  logPath, runJs, startServer, waitForFile,
 } from '../helpers/daebug.mjs';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'counter');
@@ -51,6 +51,24 @@ describe('realm and server lifecycle', () => {
     const worker = await runJs(realm.workerLog, "'worker after reload'", { timeout: 20000 });
     assert.equal(worker.body, '"worker after reload"');
     assert.equal(worker.realm, realm.workerName);
+  });
+
+  test('a tab opened from the page (inheriting its sessionStorage) gets a realm of its own', async () => {
+    const [popup] = await Promise.all([
+      realm.page.waitForEvent('popup'),
+      realm.page.evaluate(() => { window.open(location.href); }),
+    ]);
+    await popup.waitForFunction(() => globalThis.__daebug && globalThis.__daebug.name, null, { timeout: 10000 });
+    const inherited = await popup.evaluate(() => sessionStorage.getItem('daebug-name'));
+    const popupName = await popup.evaluate(() => globalThis.__daebug.name);
+    assert.notEqual(popupName, realm.name, `the copy of sessionStorage held ${inherited}`);
+    assert.equal(await popup.evaluate(() => sessionStorage.getItem('daebug-name')), popupName);
+    // Both realms answer, each in its own log, without taking each other's jobs.
+    const popupLog = logPath(server, popupName);
+    await waitForFile(popupLog, (t) => t.includes('Append your JavaScript'), { timeout: 10000, what: 'popup log' });
+    const [a, b] = await Promise.all([runJs(realm.log, "'original'"), runJs(popupLog, "'popup'")]);
+    assert.deepEqual([a.body, b.body], ['"original"', '"popup"']);
+    await popup.close();
   });
 
   test('a deleted log is left alone until the agent recreates it; then requests in it run', async () => {

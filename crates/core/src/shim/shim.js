@@ -41,6 +41,7 @@
   const nativeEval = G.eval;
   const nativeFetch = typeof G.fetch === 'function' ? G.fetch.bind(G) : null;
   const setTimer = typeof G.setTimeout === 'function' ? G.setTimeout.bind(G) : () => 0;
+  const clearTimer = typeof G.clearTimeout === 'function' ? G.clearTimeout.bind(G) : () => {};
   const setRepeat = typeof G.setInterval === 'function' ? G.setInterval.bind(G) : () => 0;
   const clearRepeat = typeof G.clearInterval === 'function' ? G.clearInterval.bind(G) : () => {};
   const sleep = (ms) => new Promise((resolve) => setTimer(resolve, ms));
@@ -108,13 +109,21 @@
 
   /** Page realms keep their name per tab. Same-origin iframes share sessionStorage with the top
    * page, so frames use their own key to avoid two realms under one name. */
-  function pageRealmName() {
+  function nameKey() {
     let key = 'daebug-name';
     try { if (G.top !== G.self) key += ':frame:' + G.location.pathname + G.location.search; } catch (_) { /* ignore */ }
-    const stored = sessionGet(key);
+    return key;
+  }
+
+  function pageRealmName() {
+    const stored = sessionGet(nameKey());
     if (stored) return stored;
+    return storeNewName();
+  }
+
+  function storeNewName() {
     const name = generateName();
-    try { G.sessionStorage.setItem(key, name); } catch (_) { /* keep it in memory only */ }
+    try { G.sessionStorage.setItem(nameKey(), name); } catch (_) { /* keep it in memory only */ }
     return name;
   }
 
@@ -126,7 +135,50 @@
     return generateName() + '-webworker';
   }
 
-  const NAME = IS_WORKER ? workerRealmName() : pageRealmName();
+  const NAME_INHERITED = !IS_WORKER && !!sessionGet(nameKey());
+  // `let`: a page that finds its inherited name in use by another live tab takes a new one.
+  let NAME = IS_WORKER ? workerRealmName() : pageRealmName();
+
+  /**
+   * A tab opened with window.open or "Duplicate tab" inherits sessionStorage, and so the name of
+   * a page that is still alive; two tabs under one name would take each other's jobs. Before its
+   * first poll, a page whose name was inherited asks the other same-origin pages; if one answers
+   * to that name, it takes a new one. A reloaded page keeps its name: its old self is gone and
+   * cannot answer. Afterwards, the page answers for its own name.
+   */
+  function claimName() {
+    const Channel = G.BroadcastChannel;
+    if (IS_WORKER || typeof Channel !== 'function') return Promise.resolve();
+    const answerForName = () => {
+      try {
+        const ch = new Channel('daebug-realm-names');
+        ch.onmessage = (e) => {
+          if (e.data && e.data.type === 'who' && e.data.name === NAME) ch.postMessage({ type: 'here', name: NAME });
+        };
+      } catch (_) { /* ignore */ }
+    };
+    if (!NAME_INHERITED) {
+      answerForName();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      let ch;
+      const done = (taken) => {
+        try { ch && ch.close(); } catch (_) { /* ignore */ }
+        if (taken) NAME = storeNewName();
+        answerForName();
+        resolve();
+      };
+      const timer = setTimer(() => done(false), 150);
+      try {
+        ch = new Channel('daebug-realm-names');
+        ch.onmessage = (e) => {
+          if (e.data && e.data.type === 'here' && e.data.name === NAME) { clearTimer(timer); done(true); }
+        };
+        ch.postMessage({ type: 'who', name: NAME });
+      } catch (_) { clearTimer(timer); done(false); }
+    });
+  }
 
   // --- Readable rendering ---------------------------------------------------------------------
 
@@ -1014,7 +1066,7 @@
 
   // --- Worker realm (started and watched by the page) -----------------------------------------
 
-  const workerState = { worker: null, name: NAME + '-webworker', timeoutMs: 20000 };
+  const workerState = { worker: null, name: '', timeoutMs: 20000 };
 
   function heartbeatTimeoutMs() {
     const configured = Number(sessionGet('daebug-heartbeat-ms'));
@@ -1077,6 +1129,7 @@
   }
 
   function startWorkerRealm() {
+    workerState.name = NAME + '-webworker';
     workerState.timeoutMs = heartbeatTimeoutMs();
     startWorker();
     if (!workerState.worker) return;
@@ -1105,7 +1158,7 @@
 
   let lastTestReport = null;
   const api = {
-    name: NAME,
+    get name() { return NAME; },
     version: VERSION,
     kind: IS_WORKER ? 'worker' : 'page',
     render,
@@ -1133,8 +1186,10 @@
       postJson({ type: 'worker-init', mainPage: api.mainPage }).catch(() => {}).then(pollLoop);
     } else {
       if (typeof G.addEventListener === 'function') G.addEventListener('pagehide', beaconBackground);
-      pollLoop();
-      startWorkerRealm();
+      claimName().then(() => {
+        pollLoop();
+        startWorkerRealm();
+      });
     }
   } catch (err) {
     debugLog('shim failed to start:', err);
