@@ -74,6 +74,10 @@ impl Options {
     }
 }
 
+/// How long to wait before touching a log that seems to be mid-rewrite (no footer at all).
+const SETTLE_REWRITE: Duration = Duration::from_millis(60);
+/// The footer's prompt, as bytes to look for.
+const FOOTER_MARK: &str = "> Append your JavaScript snippet below";
 /// Test-run progress is written into the placeholder no more often than this.
 const TEST_PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Timed-out jobs remembered for late results.
@@ -434,6 +438,8 @@ impl Engine {
             }
             self.edit_log(&log, |t| edit::settle_stale(t, &name, &now));
         }
+        // Requests may be waiting in the log already: read it in full.
+        self.inner.store.forget(&log);
         let _ = self.inner.sync_tx.send(log);
         self.write_registry();
         self.report(Notice::RealmConnected { name, context });
@@ -754,8 +760,26 @@ impl Engine {
                 }
             }
             for path in batch {
+                if !self.inner.store.is_as_written(&path) && self.mid_rewrite(&path) {
+                    // An editor saving the whole file truncates it, then writes: give it a moment
+                    // rather than "repairing" a half-written log.
+                    tokio::time::sleep(SETTLE_REWRITE).await;
+                }
                 self.sync_path(&path);
             }
+        }
+    }
+
+    /// A log that lost its footer prompt entirely is most likely being rewritten right now.
+    fn mid_rewrite(&self, path: &Path) -> bool {
+        if path.extension().is_none_or(|e| e != "md") || path == self.inner.registry_path {
+            return false;
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => !bytes
+                .windows(FOOTER_MARK.len())
+                .any(|w| w == FOOTER_MARK.as_bytes()),
+            Err(_) => false,
         }
     }
 
@@ -763,6 +787,9 @@ impl Engine {
     /// appearing, or a realm log (requests to accept).
     pub fn sync_path(&self, path: &Path) {
         if path == self.inner.registry_path {
+            if self.inner.store.is_as_written(path) {
+                return; // our own rewrite
+            }
             if let Ok(Some(text)) = self.inner.store.read(path) {
                 if registry::has_shutdown_line(&text) {
                     tracing::debug!("%%SHUTDOWN%% found in the registry");
@@ -805,6 +832,10 @@ impl Engine {
         }) else {
             return;
         };
+        // Our own write echoing back through the watcher: nothing new to read.
+        if self.inner.store.is_as_written(&log) {
+            return;
+        }
         let now = now_hms();
         let ctx = LogContext {
             realm: &name,

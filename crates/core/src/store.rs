@@ -21,6 +21,8 @@ const LATE_APPEND_GRACE: Duration = Duration::from_millis(250);
 #[derive(Clone, Default)]
 pub struct Store {
     locks: Arc<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>>,
+    /// Size and modification time of each file right after our last write to it.
+    written: Arc<Mutex<HashMap<PathBuf, (u64, std::time::SystemTime)>>>,
 }
 
 /// What an edit closure decided.
@@ -39,6 +41,41 @@ impl Store {
     fn lock_for(&self, path: &Path) -> Arc<Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.entry(path.to_path_buf()).or_default().clone()
+    }
+
+    /// Remember what we are about to rename over `path`: the temporary file's size and
+    /// modification time (a rename keeps both). Taken before the rename, so an append that lands
+    /// right after it cannot be mistaken for our own write.
+    fn remember_write(&self, path: &Path, temp: &tempfile::NamedTempFile) {
+        let Ok(meta) = temp.as_file().metadata() else {
+            return;
+        };
+        let Ok(modified) = meta.modified() else {
+            return;
+        };
+        let mut w = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        w.insert(path.to_path_buf(), (meta.len(), modified));
+    }
+
+    /// Forget our last write to `path`: the next change notification is read in full.
+    pub fn forget(&self, path: &Path) {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(path);
+    }
+
+    /// Is the file exactly as our last write left it? (Then a change notification for it was
+    /// our own, and there is nothing new to read.)
+    pub fn is_as_written(&self, path: &Path) -> bool {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        let Ok(modified) = meta.modified() else {
+            return false;
+        };
+        let w = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        w.get(path) == Some(&(meta.len(), modified))
     }
 
     /// Read the file (`None` when it does not exist).
@@ -98,6 +135,7 @@ impl Store {
                 drop(temp);
                 continue;
             }
+            self.remember_write(path, &temp);
             temp.persist(path).map_err(|e| e.error)?;
             recover_late_appends(path, file, before.len() as u64, true)?;
             return Ok(Some(result));
@@ -132,9 +170,9 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        write_temp(path, content.as_bytes())?
-            .persist(path)
-            .map_err(|e| e.error)?;
+        let temp = write_temp(path, content.as_bytes())?;
+        self.remember_write(path, &temp);
+        temp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
 }
@@ -226,6 +264,24 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\ntwo\n");
         // No temp files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn knows_its_own_writes_from_the_agents() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.md");
+        std::fs::write(&p, "a\n").unwrap();
+        let s = Store::new();
+        assert!(!s.is_as_written(&p));
+        s.edit(&p, |t| Edit::Write(format!("{t}b\n"), ())).unwrap();
+        assert!(s.is_as_written(&p));
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"agent\n").unwrap();
+        assert!(!s.is_as_written(&p));
+        s.write(&p, "x").unwrap();
+        assert!(s.is_as_written(&p));
+        s.forget(&p);
+        assert!(!s.is_as_written(&p));
     }
 
     #[test]
