@@ -31,7 +31,8 @@ const MAX_CACHE_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Clone)]
 pub struct StaticFiles {
     root: Arc<PathBuf>,
-    dir: ServeDir,
+    /// Shared: hosts clone this service per request, and only the fallback path needs its own.
+    dir: Arc<ServeDir>,
     cache: Arc<Mutex<Cache>>,
 }
 
@@ -76,7 +77,7 @@ impl StaticFiles {
     pub fn new(root: impl Into<PathBuf>) -> StaticFiles {
         let root = root.into();
         StaticFiles {
-            dir: ServeDir::new(&root).append_index_html_on_directories(true),
+            dir: Arc::new(ServeDir::new(&root).append_index_html_on_directories(true)),
             root: Arc::new(root),
             cache: Arc::default(),
         }
@@ -95,7 +96,11 @@ impl StaticFiles {
         if headers.contains_key(header::RANGE) {
             return None;
         }
-        let decoded = percent_decode(uri_path)?;
+        let decoded: std::borrow::Cow<str> = if uri_path.contains('%') {
+            percent_decode(uri_path)?.into()
+        } else {
+            uri_path.into()
+        };
         let rel = decoded.trim_start_matches('/');
         let mut path = self.root.join(rel);
         let mut meta = std::fs::metadata(&path).ok()?;
@@ -199,8 +204,13 @@ fn etag(stamp: &Stamp) -> HeaderValue {
 /// Why a request path must not be served, judging by its name alone: encoded or plain `..`,
 /// NUL and backslashes, secrets.
 pub fn refusal_by_name(uri_path: &str) -> Option<&'static str> {
-    let Some(decoded) = percent_decode(uri_path) else {
-        return Some("bad percent-encoding");
+    let decoded: std::borrow::Cow<str> = if uri_path.contains('%') {
+        match percent_decode(uri_path) {
+            Some(d) => d.into(),
+            None => return Some("bad percent-encoding"),
+        }
+    } else {
+        uri_path.into()
     };
     if decoded.contains('\0') || decoded.contains('\\') {
         return Some("bad path");
@@ -291,7 +301,7 @@ impl<B: Send + 'static> Service<Request<B>> for StaticFiles {
             tracing::debug!(path = req.uri().path(), reason, "refused static request");
             return Box::pin(async { Ok(text_response(StatusCode::NOT_FOUND, "Not found\n")) });
         }
-        let mut dir = self.dir.clone();
+        let mut dir = ServeDir::clone(&self.dir);
         let (parts, _) = req.into_parts();
         let req = Request::from_parts(parts, Body::empty());
         Box::pin(async move {
