@@ -53,6 +53,9 @@ pub struct Options {
     pub long_poll: Duration,
     /// A realm that has not polled for this long is shown as gone.
     pub gone_after: Duration,
+    /// A realm gone for this long is forgotten: dropped from memory and from the registry (its
+    /// log stays; if the page comes back it registers again).
+    pub forget_after: Duration,
     /// The executing placeholder is rewritten no more often than this (SPEC 3.1: 5 s).
     pub refresh_every: Duration,
     /// The command the shut-down registry tells the agent to run.
@@ -68,6 +71,7 @@ impl Options {
             long_poll: Duration::from_secs(12),
             gone_after: Duration::from_secs(30),
             refresh_every: Duration::from_secs(5),
+            forget_after: Duration::from_secs(6 * 3600),
             restart_command: "npx daebug".into(),
             reporter: None,
         }
@@ -939,6 +943,16 @@ impl Engine {
                     }
                 }
             }
+            let forget_after = self.inner.opts.forget_after;
+            let before = st.realms.len();
+            st.realms.retain(|_, r| {
+                !(r.gone_since.is_some()
+                    && r.polling == 0
+                    && r.current.is_none()
+                    && r.queue.is_empty()
+                    && r.last_seen.elapsed() >= forget_after)
+            });
+            registry_changed |= st.realms.len() != before;
             while st.late_order.len() > LATE_JOBS_KEPT {
                 if let Some(old) = st.late_order.pop_front() {
                     st.late.remove(&old);

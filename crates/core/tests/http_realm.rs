@@ -491,3 +491,22 @@ async fn requests_for_a_realm_that_is_not_polling_are_queued_then_answered_when_
     let reg = std::fs::read_to_string(s.root.join("daebug.md")).unwrap();
     assert!(reg.contains(": gone since "), "{reg}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn realms_gone_long_enough_are_forgotten_and_come_back_when_they_poll() {
+    let s = server(|o| {
+        o.long_poll = Duration::from_millis(100);
+        o.gone_after = Duration::from_millis(300);
+        o.forget_after = Duration::from_millis(800);
+    })
+    .await;
+    s.poll(REALM).await;
+    let reg = s.root.join("daebug.md");
+    wait_for_file(&reg, 5, |t| t.contains(": gone since ")).await;
+    wait_for_file(&reg, 5, |t| !t.contains(REALM)).await;
+    assert!(s.engine.realms().is_empty());
+    assert!(s.log(REALM).exists(), "the log stays");
+    s.poll(REALM).await;
+    let text = wait_for_file(&reg, 5, |t| t.contains(&format!("[{REALM}]"))).await;
+    assert!(text.contains(": live\n"), "{text}");
+}
