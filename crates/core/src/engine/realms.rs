@@ -1,0 +1,291 @@
+//! Realms and their job queues: who is connected, what each realm is running and has queued,
+//! and the long poll (`GET /-daebug-channel`) that hands a realm its next job.
+
+use super::{Engine, JobHandout, Notice, State};
+use crate::clock::now_hms;
+use crate::log::edit::{self, LogContext};
+use crate::log::{BgEvent, Outcome};
+use crate::names;
+use crate::registry::RealmState;
+use crate::testrun::TestRun;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+pub(super) struct Job {
+    pub(super) id: String,
+    pub(super) code: String,
+    pub(super) agent: String,
+}
+
+pub(super) struct Running {
+    pub(super) job: Job,
+    pub(super) started: Instant,
+    pub(super) last_refresh: Instant,
+    pub(super) events: Vec<BgEvent>,
+    /// An in-page test run this job started, as reported so far.
+    pub(super) test: Option<TestRun>,
+    pub(super) last_test_write: Option<Instant>,
+}
+
+impl Running {
+    pub(super) fn new(job: Job) -> Running {
+        Running {
+            job,
+            started: Instant::now(),
+            last_refresh: Instant::now(),
+            events: Vec::new(),
+            test: None,
+            last_test_write: None,
+        }
+    }
+
+    /// What the placeholder shows besides events: the test run's progress.
+    pub(super) fn extra(&self) -> String {
+        self.test
+            .as_ref()
+            .map(TestRun::render_progress)
+            .unwrap_or_default()
+    }
+}
+
+pub(super) struct Realm {
+    pub(super) name: String,
+    pub(super) log: PathBuf,
+    pub(super) url: String,
+    pub(super) main_page: Option<String>,
+    pub(super) last_seen: Instant,
+    pub(super) last_activity: Instant,
+    pub(super) last_activity_at: String,
+    pub(super) polling: usize,
+    pub(super) poll_gen: u64,
+    pub(super) notify: Arc<Notify>,
+    pub(super) queue: VecDeque<Job>,
+    pub(super) current: Option<Running>,
+    pub(super) gone_since: Option<String>,
+}
+
+impl Realm {
+    pub(super) fn is_worker(&self) -> bool {
+        self.main_page.is_some() || self.name.ends_with("-webworker")
+    }
+
+    pub(super) fn main_page_name(&self) -> String {
+        self.main_page
+            .clone()
+            .unwrap_or_else(|| self.name.trim_end_matches("-webworker").to_string())
+    }
+
+    pub(super) fn subject(&self) -> String {
+        if self.is_worker() {
+            format!("the web worker of page {}", self.main_page_name())
+        } else {
+            format!("the page {}", self.url)
+        }
+    }
+
+    pub(super) fn busy(&self) -> bool {
+        self.current.is_some() || !self.queue.is_empty()
+    }
+
+    pub(super) fn touch(&mut self) {
+        self.last_seen = Instant::now();
+        self.last_activity = Instant::now();
+        self.last_activity_at = now_hms();
+    }
+
+    pub(super) fn state(&self) -> RealmState {
+        if let Some(since) = &self.gone_since {
+            RealmState::Gone {
+                since: since.clone(),
+            }
+        } else if self.current.is_some() {
+            RealmState::Executing {
+                queued: self.queue.len(),
+            }
+        } else if !self.queue.is_empty() {
+            RealmState::Queued(self.queue.len())
+        } else {
+            RealmState::Live
+        }
+    }
+}
+
+pub(super) struct LateJob {
+    pub(super) realm_key: String,
+    pub(super) started: Instant,
+    pub(super) started_at: String,
+}
+
+impl Engine {
+    // ----- realms -------------------------------------------------------------------------
+
+    /// Register the realm if new, refresh it otherwise. Returns whether it was new or back from gone.
+    pub(super) fn register(&self, st: &mut State, name: &str, url: &str) -> (String, bool) {
+        let key = names::sanitize(name);
+        let mut appeared = false;
+        let realm = st.realms.entry(key.clone()).or_insert_with(|| {
+            appeared = true;
+            Realm {
+                name: name.to_string(),
+                log: names::log_path(&self.inner.log_dir, name),
+                url: url.to_string(),
+                main_page: None,
+                last_seen: Instant::now(),
+                last_activity: Instant::now(),
+                last_activity_at: now_hms(),
+                polling: 0,
+                poll_gen: 0,
+                notify: Arc::new(Notify::new()),
+                queue: VecDeque::new(),
+                current: None,
+                gone_since: None,
+            }
+        });
+        if realm.gone_since.take().is_some() {
+            appeared = true;
+        }
+        if !url.is_empty() && !realm.is_worker() {
+            realm.url = url.to_string();
+        }
+        realm.last_seen = Instant::now();
+        (key, appeared)
+    }
+
+    /// A realm appeared: create its log if missing (first time only), pick up requests already
+    /// in it, update the registry.
+    pub(super) fn on_appeared(&self, key: &str, created: bool) {
+        let Some((name, log, subject, context)) = self.with_realm(key, |r| {
+            let context = if r.is_worker() {
+                format!("worker of {}", r.main_page_name())
+            } else {
+                r.url.clone()
+            };
+            (r.name.clone(), r.log.clone(), r.subject(), context)
+        }) else {
+            return;
+        };
+        if created {
+            let now = now_hms();
+            let ctx = LogContext {
+                realm: &name,
+                subject: &subject,
+                now: &now,
+            };
+            let content = format!("{}{}", edit::title_and_guide(ctx), edit::footer());
+            if let Err(e) = self.inner.store.create_new(&log, &content) {
+                tracing::warn!("could not create {}: {e}", log.display());
+            }
+            self.edit_log(&log, |t| edit::settle_stale(t, &name, &now));
+        }
+        // Requests may be waiting in the log already: read it in full.
+        self.inner.store.forget(&log);
+        let _ = self.inner.sync_tx.send(log);
+        self.write_registry();
+        self.report(Notice::RealmConnected { name, context });
+    }
+
+    pub(super) fn with_realm<R>(&self, key: &str, f: impl FnOnce(&mut Realm) -> R) -> Option<R> {
+        self.state().realms.get_mut(key).map(f)
+    }
+
+    pub(super) fn next_job_id(&self) -> String {
+        let n = self.inner.job_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{:x}-{n}", self.inner.job_nonce)
+    }
+
+    // ----- the long poll -----------------------------------------------------------------
+
+    /// `GET /-daebug-channel`: register the realm and wait up to the long-poll time for a job.
+    pub async fn poll(&self, name: &str, url: &str) -> Option<JobHandout> {
+        let (key, appeared, created, notify, gen, abandoned) = {
+            let mut st = self.state();
+            if st.closed {
+                return None;
+            }
+            let created = !st.realms.contains_key(&names::sanitize(name));
+            let (key, appeared) = self.register(&mut st, name, url);
+            let realm = st.realms.get_mut(&key).expect("just registered");
+            realm.polling += 1;
+            realm.poll_gen += 1;
+            // The shim polls only between jobs: a job still running means the realm reloaded
+            // (or its worker restarted) and the job's result is lost.
+            let abandoned = realm.current.take();
+            (
+                key,
+                appeared,
+                created,
+                realm.notify.clone(),
+                realm.poll_gen,
+                abandoned,
+            )
+        };
+        let _guard = PollGuard {
+            engine: self,
+            key: &key,
+        };
+        if appeared {
+            self.on_appeared(&key, created);
+        }
+        if let Some(run) = abandoned {
+            let message =
+                "The realm reloaded or restarted before this job finished; its result is lost.";
+            self.finish(&key, run, Outcome::Error(message.into()), None);
+        }
+        let deadline = tokio::time::Instant::now() + self.inner.opts.long_poll;
+        let mut shutdown = self.inner.shutdown.subscribe();
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let taken = {
+                let mut st = self.state();
+                if st.closed {
+                    return None;
+                }
+                let realm = st.realms.get_mut(&key)?;
+                if realm.poll_gen != gen {
+                    return None; // a newer poll from the same realm took over
+                }
+                realm.queue.pop_front().map(|job| {
+                    let handout = JobHandout {
+                        id: job.id.clone(),
+                        code: job.code.clone(),
+                    };
+                    realm.current = Some(Running::new(job));
+                    realm.touch();
+                    (handout, realm.log.clone())
+                })
+            };
+            if let Some((handout, log)) = taken {
+                let code = handout.code.clone();
+                self.edit_log(&log, |t| edit::mark_executing(t, &code));
+                self.write_registry();
+                return Some(handout);
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(deadline) => return None,
+                _ = shutdown.wait_for(|v| *v) => return None,
+            }
+        }
+    }
+}
+
+/// Decrements the poll count when a long poll ends, however it ends (the client may vanish).
+struct PollGuard<'a> {
+    engine: &'a Engine,
+    key: &'a str,
+}
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        self.engine.with_realm(self.key, |r| {
+            r.polling = r.polling.saturating_sub(1);
+            r.last_seen = Instant::now();
+        });
+    }
+}
