@@ -1,7 +1,10 @@
 //! Test-file discovery for `POST /-daebug-discover-tests` (SPEC 5): Node's default test-file
-//! patterns when no globs are given, the given globs otherwise; never outside the root, never in
-//! `node_modules`, `.git` or build output.
+//! patterns when no globs are given, the given globs otherwise; never outside the root (symlinks
+//! are not followed), never in `node_modules` or build output, never a private file or
+//! directory (dot-files, keys, credentials: [`crate::http::security::private_reason`]) — the
+//! same rule as static serving, so discovery cannot list what the server would not serve.
 
+use crate::http::security::private_reason;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::Path;
 
@@ -48,9 +51,10 @@ pub fn discover(root: &Path, files: &[String], exclude: &[String]) -> Result<Vec
         .follow_links(false)
         .into_iter()
         .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
             e.depth() == 0
                 || !(e.file_type().is_dir()
-                    && SKIPPED_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+                    && (SKIPPED_DIRS.contains(&name.as_ref()) || private_reason(&name).is_some()))
         });
     for entry in walker.flatten() {
         if !entry.file_type().is_file() {
@@ -60,7 +64,7 @@ pub fn discover(root: &Path, files: &[String], exclude: &[String]) -> Result<Vec
             continue;
         };
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if include.is_match(&rel) && !exclude.is_match(&rel) {
+        if include.is_match(&rel) && !exclude.is_match(&rel) && private_reason(&rel).is_none() {
             out.push(format!("/{rel}"));
             if out.len() >= MAX_FILES {
                 break;
@@ -127,5 +131,39 @@ mod tests {
         );
         assert_eq!(discover(r, &[], &["test/**".into()]).unwrap().len(), 5);
         assert!(discover(r, &["../**/*.js".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn private_files_and_symlinks_out_are_not_discovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for f in [
+            "ok.test.js",
+            ".hidden/a.test.js",
+            "sub/.cache/b.test.js",
+            ".c.test.js",
+            "id_rsa.test.js",
+            "test/keys.pem/c.test.js",
+        ] {
+            let p = r.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        #[cfg(unix)]
+        {
+            let outside = tempfile::tempdir().unwrap();
+            std::fs::write(outside.path().join("out.test.js"), "").unwrap();
+            std::os::unix::fs::symlink(outside.path(), r.join("linked")).unwrap();
+            std::os::unix::fs::symlink(
+                outside.path().join("out.test.js"),
+                r.join("file-link.test.js"),
+            )
+            .unwrap();
+        }
+        assert_eq!(discover(r, &[], &[]).unwrap(), vec!["/ok.test.js"]);
+        assert_eq!(
+            discover(r, &["**/*.js".into(), ".hidden/*.js".into()], &[]).unwrap(),
+            vec!["/ok.test.js"]
+        );
     }
 }

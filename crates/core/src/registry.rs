@@ -1,8 +1,13 @@
 //! The registry file `daebug.md` (SPEC 4): what it says while the server runs, what it says
 //! after shutdown, and how an agent asks the server to stop. Pure rendering; the engine keeps
 //! the realm state and decides when to write.
+//!
+//! Realm names and page URLs come from the network: every one is written through
+//! [`names::escape_inline`], so whatever a client sends stays text inside its own line and can
+//! add no link, heading, fence or `%%SHUTDOWN%%` line (SPEC 2, 8).
 
 use crate::log::parse::Doc;
+use crate::names;
 
 /// What a realm is doing, as shown in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +58,11 @@ pub fn render_live(started_at: &str, entries: &[Entry]) -> String {
     for e in entries {
         out.push_str(&format!(
             "* [{}]({}) ({}) at {}: {}\n",
-            e.name, e.log, e.context, e.at, e.state
+            names::escape_inline(&e.name),
+            names::escape_inline(&e.log),
+            names::escape_inline(&e.context),
+            e.at,
+            e.state
         ));
     }
     out.push_str(
@@ -96,9 +105,9 @@ pub fn parse_entries(text: &str) -> Vec<ParsedEntry> {
             let (context, rest) = rest.rsplit_once(") at ")?;
             let (_, state) = rest.split_once(": ")?;
             Some(ParsedEntry {
-                name: name.to_string(),
-                log: log.replace("%20", " "),
-                context: context.to_string(),
+                name: names::unescape_inline(name),
+                log: names::unescape_inline(log).replace("%20", " "),
+                context: names::unescape_inline(context),
                 state: state.trim().to_string(),
             })
         })
@@ -137,6 +146,64 @@ mod tests {
         assert_eq!(parsed[0].log, "daebug/7-zen-1201-03.md");
         assert_eq!(parsed[0].context, "http://localhost:8342/");
         assert_eq!(parsed[0].state, "live");
+    }
+
+    #[test]
+    fn names_and_urls_cannot_add_links_headings_fences_or_shutdown() {
+        let evil_name = "evil](http://evil.example/) [x";
+        let evil_url =
+            "http://localhost/) [click](http://evil.example/)\n%%SHUTDOWN%%\n# Owned\n```";
+        let entry = |name: &str, context: &str| Entry {
+            name: name.into(),
+            log: "daebug/evil-http-evil-example-x.md".into(),
+            context: context.into(),
+            at: "19:15:02".into(),
+            state: RealmState::Live,
+        };
+        let text = render_live(
+            "19:14:49",
+            &[
+                entry(evil_name, evil_url),
+                entry("ok", &format!("worker of {evil_name}")),
+            ],
+        );
+        assert!(!has_shutdown_line(&text), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("* [")).count(),
+            2,
+            "one line per realm: {text}"
+        );
+        assert!(!lines
+            .iter()
+            .any(|l| l.starts_with('#') && l.contains("Owned")));
+        assert!(!lines.iter().any(|l| l.starts_with("```")));
+        // The only links are the two log links, both to the log files.
+        let links: Vec<String> = markdown_links(&text);
+        assert_eq!(
+            links,
+            [
+                "daebug/evil-http-evil-example-x.md",
+                "daebug/evil-http-evil-example-x.md"
+            ],
+            "{text}"
+        );
+        let parsed = parse_entries(&text);
+        assert_eq!(parsed[0].name, evil_name);
+        assert_eq!(parsed[1].context, format!("worker of {evil_name}"));
+    }
+
+    /// Link destinations as a CommonMark parser sees them.
+    fn markdown_links(text: &str) -> Vec<String> {
+        use pulldown_cmark::{Event, Parser, Tag};
+        Parser::new(text)
+            .filter_map(|e| match e {
+                Event::Start(Tag::Link { dest_url, .. }) => Some(dest_url.to_string()),
+                Event::Start(Tag::Image { dest_url, .. }) => Some(dest_url.to_string()),
+                Event::Html(h) | Event::InlineHtml(h) => Some(format!("html: {h}")),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]

@@ -123,8 +123,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
             engine.close();
         }
     };
-    let listener = without_nagle(listener);
-    let server = axum::serve(listener, app).with_graceful_shutdown(stop);
+    let server = serve_http(listener, app, READ_TIMEOUT, stop);
     let closing = engine.clone();
     tokio::select! {
         res = server => if let Err(e) = res { tracing::warn!("server error: {e}") },
@@ -149,6 +148,80 @@ pub fn without_nagle(listener: TcpListener) -> axum::serve::TapIo<TcpListener, f
         }
     }
     listener.tap_io(set as fn(&mut TcpStream))
+}
+
+/// How long a client may take to send a request's header, and to send each next piece of its
+/// body; a connection that stalls longer is closed (half-sent requests must not hold a
+/// connection and a task forever). It also bounds how long an idle keep-alive connection stays
+/// open. Loopback clients send a header in microseconds; browsers reconnect transparently.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serve `app` on `listener` (HTTP/1.1 with upgrades, `TCP_NODELAY`) until `shutdown`
+/// resolves, then finish the open requests (hosts bound that wait themselves). Unlike
+/// `axum::serve`, a client that sends half a header, or stops in the middle of a body, for
+/// longer than `read_timeout` is disconnected. Every Daebug listener goes through this.
+pub async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    read_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::debug!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let req = req.map(|body| {
+                    axum::body::Body::new(tower_http::timeout::TimeoutBody::new(read_timeout, body))
+                });
+                app.clone().oneshot(req)
+            });
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(read_timeout);
+            let conn = builder
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                res = conn.as_mut() => {
+                    if let Err(e) = res { tracing::trace!("connection ended: {e}") }
+                    return;
+                }
+                _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
+            }
+            if let Err(e) = conn.await {
+                tracing::trace!("connection ended: {e}");
+            }
+            drop(stop);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(stop_rx);
+    stop_tx.closed().await;
+    Ok(())
 }
 
 #[cfg(unix)]

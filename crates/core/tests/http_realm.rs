@@ -316,7 +316,7 @@ async fn static_files_are_guarded_and_html_injected() {
     let js = s.get("/app.js").await;
     assert_eq!(js.header("cache-control"), Some("no-cache"));
     assert!(js.header("content-type").unwrap().contains("javascript"));
-    assert_eq!(s.get("/.env").await.status, 404);
+    assert_eq!(s.get("/.env").await.status, 403, "private: refused by name");
     assert_eq!(s.get("/%2e%2e/%2e%2e/etc/passwd").await.status, 404);
     assert_eq!(s.get("/-daebug-shim.js").await.status, 200);
     assert_eq!(s.get("/-daebug-nope").await.status, 404);

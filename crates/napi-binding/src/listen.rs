@@ -106,10 +106,9 @@ pub async fn start(
                 }
             }
         };
-        let listener = daebug_core::server::without_nagle(listener);
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        // Half-sent requests are timed out, as in the standalone server.
+        let read_timeout = daebug_core::server::READ_TIMEOUT;
+        if let Err(e) = daebug_core::server::serve_http(listener, app, read_timeout, shutdown).await
         {
             tracing::warn!("daebug listener error: {e}");
         }

@@ -88,27 +88,18 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> axum::re
     res
 }
 
-/// `name` and `url` from the query string.
+/// `name` and `url` from the query string: a name outside the shim's alphabet is refused, the
+/// URL is made inert for Markdown (see [`crate::names`]).
 fn realm_params(uri: &Uri) -> Result<(String, String), Box<axum::response::Response>> {
     let q: HashMap<String, String> = uri.query().map(query_pairs).unwrap_or_default();
-    let name = q
-        .get("name")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    if !crate::names::is_valid_realm_name(&name) {
-        return Err(Box::new(text_response(
+    let name = q.get("name").map(|s| s.trim()).unwrap_or_default();
+    let url = q.get("url").map(String::as_str).unwrap_or_default();
+    crate::names::check_realm_params(name, url).map_err(|reason| {
+        Box::new(text_response(
             StatusCode::BAD_REQUEST,
-            "Daebug: missing or invalid ?name=<realm> parameter (1-120 printable characters).\n",
-        )));
-    }
-    let url = q.get("url").cloned().unwrap_or_default();
-    if url.len() > 4096 || url.chars().any(|c| c.is_control()) {
-        return Err(Box::new(text_response(
-            StatusCode::BAD_REQUEST,
-            "Daebug: invalid ?url= parameter (at most 4096 characters, no control characters).\n",
-        )));
-    }
-    Ok((name, url))
+            &format!("Daebug: {reason}.\n"),
+        ))
+    })
 }
 
 fn query_pairs(q: &str) -> HashMap<String, String> {

@@ -1,5 +1,6 @@
 //! The security baseline (SPEC 8) as small pieces: which `Host` and `Origin` values are
-//! accepted, and a Layer that refuses everything else (DNS rebinding).
+//! accepted, a Layer that refuses everything else (DNS rebinding), and which file names are
+//! private — never served nor discovered, whatever their content (see [`private_reason`]).
 
 use axum::body::Body;
 use http::{header, HeaderMap, Request, Response, StatusCode};
@@ -170,6 +171,75 @@ where
     }
 }
 
+/// Extensions of keys, certificates, keystores and credential files (lower case).
+pub const PRIVATE_EXTENSIONS: &[&str] = &[
+    "pem", "key", "p8", "p12", "pfx", "pkcs12", "ppk", "asc", "gpg", "pgp", "kdbx", "kdb", "jks",
+    "keystore", "crt", "cer", "der", "csr", "ovpn",
+];
+
+/// Credential files without a leading dot, by exact (lower-case) name. Dot-files
+/// (`.htpasswd`, `.git-credentials`, `.pgpass`, `.npmrc`, `.netrc`, `.env*`, `.aws/`, `.ssh/`…)
+/// are private by the dot rule already.
+pub const PRIVATE_NAMES: &[&str] = &[
+    "credentials",
+    "htpasswd",
+    "secring.gpg",
+    "pubring.kbx",
+    "authorized_keys",
+    "known_hosts",
+];
+
+/// SSH key types: `id_<type>` and anything after it (`id_rsa`, `id_ed25519.pub`,
+/// `id_ecdsa_sk-cert.pub`, `id_rsa.old`).
+const SSH_KEY_TYPES: &[&str] = &["rsa", "dsa", "ecdsa", "ed25519", "xmss"];
+
+/// Why a path inside the root is private, judging by its name alone, or `None`. `rel` is the
+/// decoded path relative to the root (`/`-separated; a leading `/` is ignored). Private:
+/// - every segment that starts with `.` (`.env`, `.git/`, `.ssh/`, `.aws/credentials`,
+///   `.htpasswd`, `.npmrc`…), except `.well-known` as the first segment (RFC 8615);
+/// - keys, certificates and credential stores by extension ([`PRIVATE_EXTENSIONS`]);
+/// - credential files by name ([`PRIVATE_NAMES`]);
+/// - SSH keys: `id_rsa`, `id_dsa`, `id_ecdsa`, `id_ed25519`, `id_xmss` with any suffix, and any
+///   other `id_<word>` without an extension or with `.pub` (`id_work`, `id_github.pub`) — but
+///   not ordinary files such as `id_utils.js`.
+///
+/// Names are compared case-insensitively (case-insensitive file systems).
+pub fn private_reason(rel: &str) -> Option<&'static str> {
+    let segments = rel.split(['/', '\\']).filter(|s| !s.is_empty());
+    for (i, segment) in segments.enumerate() {
+        let lower = segment.to_ascii_lowercase();
+        if lower.starts_with('.') {
+            if i == 0 && lower == ".well-known" {
+                continue;
+            }
+            return Some("hidden files and directories (names starting with '.') are private");
+        }
+        // Windows opens `key.pem.`, `key.pem ` and `key.pem::$DATA` as `key.pem`.
+        let seg = lower
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(['.', ' ']);
+        if PRIVATE_NAMES.contains(&seg) {
+            return Some("credential files are private");
+        }
+        if let Some(after) = seg.strip_prefix("id_") {
+            let ext = after.rsplit_once('.').map(|(_, e)| e);
+            if SSH_KEY_TYPES.iter().any(|t| after.starts_with(t))
+                || matches!(ext, None | Some("pub"))
+            {
+                return Some("SSH keys are private");
+            }
+        }
+        if let Some((_, ext)) = seg.rsplit_once('.') {
+            if PRIVATE_EXTENSIONS.contains(&ext) {
+                return Some("keys, certificates and credential stores are private");
+            }
+        }
+    }
+    None
+}
+
 /// A plain-text response.
 pub fn text_response(status: StatusCode, text: &str) -> Response<Body> {
     Response::builder()
@@ -212,6 +282,62 @@ mod tests {
         assert!(a.allows_host_header(Some("localhost:8342")));
         assert!(a.allows_host_header(Some("[::1]:8080")));
         assert!(!a.allows_host_header(Some("evil.com:8342")));
+    }
+
+    #[test]
+    fn private_names() {
+        for private in [
+            ".env",
+            "/.env.local",
+            "/.git/config",
+            "/.ssh/id_rsa",
+            "/.aws/credentials",
+            "/.htpasswd",
+            "/.git-credentials",
+            "/.pgpass",
+            "/.npmrc",
+            "/.netrc",
+            "/sub/.hidden/x.js",
+            "/.well-known/.secret",
+            "/sub/.well-known/x",
+            "/certs/server.KEY",
+            "/x/cert.pem",
+            "/a.p8",
+            "/a.p12",
+            "/a.pfx",
+            "/putty.ppk",
+            "/key.asc",
+            "/vault.kdbx",
+            "/id_rsa",
+            "/id_rsa.pub",
+            "/ID_ED25519",
+            "/id_ecdsa_sk-cert.pub",
+            "/id_work",
+            "/keys/id_github.pub",
+            "/credentials",
+            "/home/htpasswd",
+            "a\\.env",
+            "/server.pem.",
+            "/server.pem::$DATA",
+            "/id_rsa ",
+        ] {
+            assert!(private_reason(private).is_some(), "{private}");
+        }
+        for public in [
+            "/",
+            "/index.html",
+            "/.well-known/security.txt",
+            "/app/main.js",
+            "/environment.js",
+            "/keys.json",
+            "/id_utils.js",
+            "/src/identity.ts",
+            "/key/index.html",
+            "/a.b.c/x.js",
+            "/credentials.md",
+        ] {
+            assert!(private_reason(public).is_none(), "{public}");
+        }
     }
 
     #[test]

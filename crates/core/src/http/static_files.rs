@@ -7,7 +7,7 @@
 //! no re-read, no `canonicalize` unless the file changed. Large files (and range requests) go
 //! to tower-http's `ServeDir`, which streams them.
 
-use super::security::text_response;
+use super::security::{private_reason, text_response};
 use axum::body::Body;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -124,8 +124,11 @@ impl StaticFiles {
             None => {
                 // New or changed: check where it really is (symlinks), then read it.
                 let real = std::fs::canonicalize(&path).ok()?;
-                if !real.starts_with(self.root.as_path()) {
-                    return Some(text_response(StatusCode::NOT_FOUND, "Not found\n"));
+                let Ok(inside) = real.strip_prefix(self.root.as_path()) else {
+                    return Some(Refusal::OutsideRoot("path leaves the root").response());
+                };
+                if let Some(reason) = private_reason(&inside.to_string_lossy()) {
+                    return Some(Refusal::Private(reason).response());
                 }
                 let body = Bytes::from(std::fs::read(&path).ok()?);
                 if body.len() as u64 != stamp.len {
@@ -201,35 +204,62 @@ fn etag(stamp: &Stamp) -> HeaderValue {
     .expect("ascii")
 }
 
+/// Why a request path is not served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `..`, NUL, backslashes, bad percent-encoding, a symlink out of the root: `404`.
+    OutsideRoot(&'static str),
+    /// A dot-file, key, certificate or credential file (see
+    /// [`super::security::private_reason`]): `403` with the reason, decided on the name alone,
+    /// whether or not such a file exists.
+    Private(&'static str),
+}
+
+impl Refusal {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::OutsideRoot(r) | Refusal::Private(r) => r,
+        }
+    }
+
+    /// The one-line answer.
+    pub fn response(&self) -> Response<Body> {
+        match self {
+            Refusal::OutsideRoot(_) => text_response(StatusCode::NOT_FOUND, "Not found\n"),
+            Refusal::Private(reason) => text_response(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "Daebug does not serve this file: {reason}. Serve it under another name if it is meant to be public.\n"
+                ),
+            ),
+        }
+    }
+}
+
 /// Why a request path must not be served, judging by its name alone: encoded or plain `..`,
-/// NUL and backslashes, secrets.
-pub fn refusal_by_name(uri_path: &str) -> Option<&'static str> {
+/// NUL and backslashes, private names (dot-files, keys, credentials).
+pub fn refusal_by_name(uri_path: &str) -> Option<Refusal> {
     let decoded: std::borrow::Cow<str> = if uri_path.contains('%') {
         match percent_decode(uri_path) {
             Some(d) => d.into(),
-            None => return Some("bad percent-encoding"),
+            None => return Some(Refusal::OutsideRoot("bad percent-encoding")),
         }
     } else {
         uri_path.into()
     };
     if decoded.contains('\0') || decoded.contains('\\') {
-        return Some("bad path");
+        return Some(Refusal::OutsideRoot("bad path"));
     }
-    for seg in decoded.split('/').filter(|s| !s.is_empty()) {
-        if seg == ".." || seg == "." {
-            return Some("path leaves the root");
-        }
-        if is_secret(seg) {
-            return Some("secret file");
-        }
+    if decoded.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Some(Refusal::OutsideRoot("path leaves the root"));
     }
-    None
+    private_reason(&decoded).map(Refusal::Private)
 }
 
 /// Why a request path must not be served, if it must not: its name, or a symlink out of the root.
-pub fn refusal(root: &Path, uri_path: &str) -> Option<&'static str> {
-    if let Some(reason) = refusal_by_name(uri_path) {
-        return Some(reason);
+pub fn refusal(root: &Path, uri_path: &str) -> Option<Refusal> {
+    if let Some(refusal) = refusal_by_name(uri_path) {
+        return Some(refusal);
     }
     let decoded = percent_decode(uri_path)?;
     let rel: PathBuf = decoded.split('/').filter(|s| !s.is_empty()).collect();
@@ -237,30 +267,16 @@ pub fn refusal(root: &Path, uri_path: &str) -> Option<&'static str> {
     let full = root.join(&rel);
     if let Ok(real) = std::fs::canonicalize(&full) {
         if !real.starts_with(root) {
-            return Some("path leaves the root");
+            return Some(Refusal::OutsideRoot("path leaves the root"));
+        }
+        // A link inside the root to a private file (`notes.txt -> .env`) is private too.
+        if let Ok(inside) = real.strip_prefix(root) {
+            if let Some(reason) = private_reason(&inside.to_string_lossy()) {
+                return Some(Refusal::Private(reason));
+            }
         }
     }
     None
-}
-
-/// `.env*`, `.git`, private keys and certificates.
-fn is_secret(segment: &str) -> bool {
-    let s = segment.to_ascii_lowercase();
-    if s.starts_with(".env") || s == ".git" || s == ".ssh" || s == ".npmrc" || s == ".netrc" {
-        return true;
-    }
-    if s.starts_with("id_rsa")
-        || s.starts_with("id_dsa")
-        || s.starts_with("id_ecdsa")
-        || s.starts_with("id_ed25519")
-    {
-        return true;
-    }
-    let ext = s.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    matches!(
-        ext,
-        "pem" | "key" | "crt" | "cer" | "der" | "p12" | "pfx" | "jks" | "keystore"
-    )
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -290,16 +306,24 @@ impl<B: Send + 'static> Service<Request<B>> for StaticFiles {
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if let Some(reason) = refusal_by_name(req.uri().path()) {
-            tracing::debug!(path = req.uri().path(), reason, "refused static request");
-            return Box::pin(async { Ok(text_response(StatusCode::NOT_FOUND, "Not found\n")) });
+        if let Some(refusal) = refusal_by_name(req.uri().path()) {
+            tracing::debug!(
+                path = req.uri().path(),
+                reason = refusal.reason(),
+                "refused static request"
+            );
+            return Box::pin(async move { Ok(refusal.response()) });
         }
         if let Some(res) = self.serve_cached(req.method(), req.uri().path(), req.headers()) {
             return Box::pin(async { Ok(res) });
         }
-        if let Some(reason) = refusal(&self.root, req.uri().path()) {
-            tracing::debug!(path = req.uri().path(), reason, "refused static request");
-            return Box::pin(async { Ok(text_response(StatusCode::NOT_FOUND, "Not found\n")) });
+        if let Some(refusal) = refusal(&self.root, req.uri().path()) {
+            tracing::debug!(
+                path = req.uri().path(),
+                reason = refusal.reason(),
+                "refused static request"
+            );
+            return Box::pin(async move { Ok(refusal.response()) });
         }
         let mut dir = ServeDir::clone(&self.dir);
         let (parts, _) = req.into_parts();
@@ -323,6 +347,7 @@ mod tests {
 
     #[test]
     fn refuses_escapes_and_secrets() {
+        // The full list of private names is tested in `security`; these check the wiring.
         let dir = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(dir.path()).unwrap();
         for bad in [
@@ -340,8 +365,17 @@ mod tests {
         ] {
             assert!(refusal(&root, bad).is_some(), "{bad}");
         }
+        assert!(matches!(
+            refusal(&root, "/%2e%65nv"),
+            Some(Refusal::Private(_))
+        ));
+        assert!(matches!(
+            refusal(&root, "/%2e%2e/x"),
+            Some(Refusal::OutsideRoot(_))
+        ));
         for ok in [
             "/",
+            "/.well-known/security.txt",
             "/index.html",
             "/app/main.js",
             "/environment.js",

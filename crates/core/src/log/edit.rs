@@ -81,8 +81,9 @@ pub fn title_and_guide(ctx: LogContext) -> String {
          `node:test` and `node:assert` can be imported to run tests here. Text above the footer \
          is history: the server never rewrites what you wrote.\n\n\
          ---\n\n",
-        realm = ctx.realm,
-        subject = ctx.subject
+        // Names and URLs come from the network: inert text, never Markdown structure.
+        realm = crate::names::escape_inline(ctx.realm),
+        subject = crate::names::escape_inline(ctx.subject)
     )
 }
 

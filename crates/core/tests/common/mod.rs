@@ -19,6 +19,14 @@ pub struct TestServer {
 }
 
 pub async fn server(configure: impl FnOnce(&mut Options)) -> TestServer {
+    server_with_read_timeout(configure, daebug_core::server::READ_TIMEOUT).await
+}
+
+/// A server whose connections time out half-sent requests after `read_timeout`.
+pub async fn server_with_read_timeout(
+    configure: impl FnOnce(&mut Options),
+    read_timeout: Duration,
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("index.html"),
@@ -33,7 +41,13 @@ pub async fn server(configure: impl FnOnce(&mut Options)) -> TestServer {
     let app = daebug_core::http::standalone(engine.clone(), AllowedHosts::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The same accept loop as the standalone server and the napi listener.
+    tokio::spawn(daebug_core::server::serve_http(
+        listener,
+        app,
+        read_timeout,
+        std::future::pending(),
+    ));
     let root = engine.root().to_path_buf();
     TestServer {
         addr,
@@ -79,10 +93,7 @@ impl TestServer {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await.unwrap();
-        parse_response(&buf)
+        exchange(s, req.into_bytes()).await
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -115,6 +126,35 @@ impl TestServer {
             .unwrap();
         f.write_all(text.as_bytes()).unwrap();
     }
+}
+
+/// Send `request` and read the response while the request is still being written. A server may
+/// answer early and close (a `413` for an oversized body): the write then fails with EPIPE or
+/// ECONNRESET, which is expected, and the response already sent is still read. Panics only when
+/// no response arrived at all.
+pub async fn exchange(stream: TcpStream, request: Vec<u8>) -> Resp {
+    let (mut rd, mut wr) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        // Errors here mean the server stopped reading: its answer tells why.
+        let _ = wr.write_all(&request).await;
+        let _ = wr.flush().await;
+        wr // dropping it would half-close the connection; the reader decides when we are done
+    });
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let read_error = loop {
+        match rd.read(&mut chunk).await {
+            Ok(0) => break None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            // A reset after the response arrived (the server closed with our body unread).
+            Err(e) => break Some(e),
+        }
+    };
+    writer.abort();
+    if buf.is_empty() {
+        panic!("no response from the server (read error: {read_error:?})");
+    }
+    parse_response(&buf)
 }
 
 fn parse_response(buf: &[u8]) -> Resp {
