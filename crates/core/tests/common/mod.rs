@@ -84,7 +84,7 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Resp {
-        let mut s = TcpStream::connect(self.addr).await.unwrap();
+        let s = TcpStream::connect(self.addr).await.unwrap();
         let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
         if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
             req.push_str(&format!("Host: localhost:{}\r\n", self.addr.port()));
