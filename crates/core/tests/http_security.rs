@@ -366,6 +366,25 @@ async fn urls_and_worker_names_cannot_add_markdown_structure() {
     assert_eq!(s.poll(REALM).await.status, 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn event_callers_cannot_add_markdown_structure() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    let flush = r#"{"type":"background-flush","events":[{"type":"console","level":"log","message":"m1","caller":"x](http://evil.example/) <img src=x onerror=alert(1)> [y\n# Owned\n%%SHUTDOWN%%"}]}"#;
+    assert_eq!(s.post(REALM, flush).await.status, 200);
+    let log = wait_for_file(&s.log(REALM), 5, |t| t.contains("m1")).await;
+    let found = structure(&log);
+    assert!(
+        !found
+            .iter()
+            .any(|e| e.starts_with("link") || e.starts_with("image") || e.starts_with("html")),
+        "{found:?}\n{log}"
+    );
+    // Title, the background heading and the event heading: nothing more.
+    assert_eq!(found.iter().filter(|e| *e == "heading").count(), 3, "{log}");
+    assert!(!log.lines().any(|l| l.trim() == "%%SHUTDOWN%%"), "{log}");
+}
+
 /// Write `head` on a fresh connection and wait for the server to close it. Returns how long
 /// that took, or `None` if it stayed open for `limit`.
 async fn time_until_closed(

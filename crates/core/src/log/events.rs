@@ -72,7 +72,8 @@ impl BgEvent {
         let mut out = format!("##### {}{} at {}", self.emoji(), source, self.at);
         if let Some(caller) = self.caller.as_deref().filter(|c| !c.trim().is_empty()) {
             out.push_str(" from ");
-            out.push_str(single_line(caller));
+            // From the network: inert text in the heading, never a link or HTML.
+            out.push_str(&crate::names::escape_inline(single_line(caller)));
         }
         out.push('\n');
         out.push_str(&fenced(
