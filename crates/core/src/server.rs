@@ -50,8 +50,11 @@ pub struct Running {
 /// registry as shut down.
 pub async fn run(opts: ServerOptions) -> Result<(), ServerError> {
     let (listener, running) = start(&opts).await?;
+    // Listen for signals before the banner says we are serving: a Ctrl-C or SIGTERM sent as
+    // soon as it appears must stop us, not be lost before the handlers exist.
+    let signals = StopSignals::listen();
     print_banner(&running);
-    serve(listener, running.engine, &opts).await;
+    serve_until(listener, running.engine, &opts, signals).await;
     Ok(())
 }
 
@@ -100,6 +103,15 @@ pub async fn start(opts: &ServerOptions) -> Result<(TcpListener, Running), Serve
 
 /// Serve until `%%SHUTDOWN%%`, Ctrl-C or SIGTERM.
 pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) {
+    serve_until(listener, engine, opts, StopSignals::listen()).await
+}
+
+async fn serve_until(
+    listener: TcpListener,
+    engine: Engine,
+    opts: &ServerOptions,
+    mut signals: StopSignals,
+) {
     let mut allowed = opts.allowed_hosts.clone();
     if !matches!(opts.host.as_str(), "0.0.0.0" | "::") {
         allowed.push(opts.host.clone());
@@ -116,8 +128,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, opts: &ServerOptions) 
         async move {
             tokio::select! {
                 _ = engine.shutdown_requested() => say("Stopping: %%SHUTDOWN%% found in daebug.md."),
-                _ = tokio::signal::ctrl_c() => say("\nStopping (Ctrl-C)."),
-                _ = terminate() => say("Stopping (SIGTERM)."),
+                message = signals.recv() => say(message),
             }
             // Wakes every long poll so the graceful shutdown does not wait for them.
             engine.close();
@@ -224,19 +235,51 @@ pub async fn serve_http(
     Ok(())
 }
 
-#[cfg(unix)]
-async fn terminate() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut s) => {
-            s.recv().await;
-        }
-        Err(_) => std::future::pending().await,
-    }
+/// Ctrl-C and SIGTERM, caught from the moment this is created.
+pub struct StopSignals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
 }
 
-#[cfg(not(unix))]
-async fn terminate() {
-    std::future::pending::<()>().await
+impl StopSignals {
+    pub fn listen() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// Wait for a signal; returns the line to print.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = next(&mut self.interrupt) => "\nStopping (Ctrl-C).",
+                _ = next(&mut self.terminate) => "Stopping (SIGTERM).",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "\nStopping (Ctrl-C)."
+        }
+    }
 }
 
 fn print_banner(r: &Running) {

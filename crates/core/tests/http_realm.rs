@@ -49,8 +49,9 @@ async fn request_reply_round_trip_answers_the_long_poll_at_once() {
     };
     let (job, t0) = tokio::join!(poll, appended);
     let waited = t0.elapsed();
+    // Well below the 10 s long poll, with room for a loaded CI machine.
     assert!(
-        waited < Duration::from_secs(2),
+        waited < Duration::from_secs(5),
         "the long poll must answer as soon as a job exists, took {waited:?}"
     );
     assert_eq!(job.body, "12 + 13\n");
@@ -79,7 +80,7 @@ async fn two_requests_back_to_back_are_answered_in_order() {
     s.append(REALM, "\n```js\n'second'\n```\n");
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let job = s.poll(REALM).await;
+        let job = s.poll_job(REALM).await;
         let id = job.header("x-job-id").unwrap().to_string();
         seen.push(job.body.trim().to_string());
         s.post(
@@ -104,7 +105,7 @@ async fn a_result_for_another_job_is_a_diagnostic() {
     let s = server(|_| {}).await;
     s.poll(REALM).await;
     s.append(REALM, "\n```js\n1\n```\n");
-    let job = s.poll(REALM).await;
+    let job = s.poll_job(REALM).await;
     assert!(!job.body.is_empty());
     s.post(REALM, &result("not-the-job", "2")).await;
     let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("diagnostic at")).await;
@@ -120,7 +121,7 @@ async fn timeout_then_late_result_is_kept_as_diagnostic() {
     let s = server(|o| o.timeout = Duration::from_millis(800)).await;
     s.poll(REALM).await;
     s.append(REALM, "\n```js\nawait new Promise(() => {})\n```\n");
-    let job = s.poll(REALM).await;
+    let job = s.poll_job(REALM).await;
     let id = job.header("x-job-id").unwrap().to_string();
     let text = wait_for_file(&s.log(REALM), 5, |t| t.contains("```Error")).await;
     assert!(
@@ -201,7 +202,7 @@ async fn background_flush_progress_and_worker_restart() {
     );
 
     s.append(REALM, "\n```js\nlong()\n```\n");
-    let job = s.poll(REALM).await;
+    let job = s.poll_job(REALM).await;
     let id = job.header("x-job-id").unwrap().to_string();
     let progress = format!(
         r#"{{"type":"job-progress","jobId":"{id}","backgroundEvents":[{{"type":"console","level":"log","message":"tick 1"}}],"elapsed":1000}}"#
@@ -267,7 +268,7 @@ async fn a_reload_mid_job_fails_the_job_and_keeps_the_realm() {
     let s = server(|_| {}).await;
     s.poll(REALM).await;
     s.append(REALM, "\n```js\nlocation.reload()\n```\n");
-    let job = s.poll(REALM).await;
+    let job = s.poll_job(REALM).await;
     assert!(!job.body.is_empty());
     // The page reloads and polls again under the same name.
     let log = s.log(REALM);
@@ -339,7 +340,7 @@ async fn test_run_progress_streams_and_the_summary_lands_in_the_reply() {
         REALM,
         "\n```js\nawait (await import('node:test')).run()\n```\n",
     );
-    let job = s.poll(REALM).await;
+    let job = s.poll_job(REALM).await;
     let id = job.header("x-job-id").unwrap().to_string();
     let progress = format!(
         r#"{{"realmName":"{REALM}","totals":{{"pass":1,"fail":1,"skip":0}},"duration":900,"recentTests":[{{"name":"adds","suite":"math","status":"pass","duration":1}},{{"name":"breaks","status":"fail","duration":2,"error":{{"message":"AssertionError: 1 == 2","stack":"AssertionError: 1 == 2\n    at t.js:1:1"}}}}],"complete":false}}"#
@@ -398,9 +399,7 @@ async fn the_log_directory_deleted_and_created_again_is_watched() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The agent recreates the log with only a request in it.
     std::fs::write(s.log(REALM), "```js\n40 + 2\n```\n").unwrap();
-    let job = tokio::time::timeout(Duration::from_secs(5), s.poll(REALM))
-        .await
-        .unwrap();
+    let job = s.poll_job(REALM).await;
     assert_eq!(job.body, "40 + 2\n");
     let id = job.header("x-job-id").unwrap().to_string();
     s.post(REALM, &result(&id, "42")).await;

@@ -108,6 +108,19 @@ impl TestServer {
         .await
     }
 
+    /// Long poll as realm `name` until a job is handed out (15 s at most). A job appended just
+    /// before reaches the queue through the file watcher; on a loaded machine that can take
+    /// longer than one long poll, which is not a failure.
+    pub async fn poll_job(&self, name: &str) -> Resp {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let r = self.poll(name).await;
+            if r.header("x-job-id").is_some() || Instant::now() > deadline {
+                return r;
+            }
+        }
+    }
+
     pub async fn post(&self, name: &str, body: &str) -> Resp {
         self.request(
             "POST",
