@@ -1,125 +1,184 @@
 /**
- * `daebug()` for `vite.config`: in `vite dev` only, mounts the core's `/-daebug*` endpoints
- * ahead of Vite's own middleware, injects the shim and import map into every HTML page via
- * `transformIndexHtml`, logs through Vite's logger, and stops with the dev server. It adds
- * nothing to `vite build`.
+ * `daebug()` for `vite.config` (Vite 5 to 8, plain or inside a framework): in dev only, mounts
+ * the core's `/-daebug*` endpoints ahead of Vite's own middleware and puts the shim and import
+ * map into every page, three ways (each idempotent, so a page gets the shim exactly once):
+ *
+ * 1. `transformIndexHtml`, for the `index.html` Vite serves itself;
+ * 2. rewriting `text/html` responses written through Vite's middleware stack — how
+ *    server-rendered pages of SvelteKit, Astro, React Router and Nuxt get it (lib/html-responses);
+ * 3. a few lines appended to Vite's client module (`/@vite/client`), which every page of a dev
+ *    server loads, for pages whose HTML never passes through Vite's middleware at all.
+ *
+ * It also maps `node:test` / `node:assert` in the app's own modules to Daebug's in-page
+ * versions, keeps one Daebug per project root however many Vite servers run (lib/shared), and
+ * adds nothing to `vite build`.
  */
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { daebugMiddleware } from './lib/middleware.js';
-import { closeOnSignals } from '@daebug/native/host/signals';
+import { htmlResponses } from './lib/html-responses.js';
+import { acquire, release } from './lib/shared.js';
+import { commandLine, projectRoot } from './lib/project.js';
 import { validateOptions } from '@daebug/native/host/options';
 
 const native = createRequire(import.meta.url)('@daebug/native');
 const NAME = '@daebug/vite-plugin';
-/** Closing instances by root: a restarted dev server waits for the old one's registry write. */
-const closing = new Map();
+const SHIM_PATH = '/-daebug-shim.js';
+const NODE_MODULES = {
+  'node:test': '/-daebug-node:test.js',
+  'node:assert': '/-daebug-node:assert.js',
+  'node:assert/strict': '/-daebug-node:assert.js?strict',
+};
+/** How long after the first page was served a missing realm is worth a warning. */
+const NO_REALM_WARNING_MS = 10_000;
+const DOCS = '"Any other setup" in docs/frameworks.md of Daebug';
 
 /**
  * @param {import('./index.d.ts').DaebugViteOptions} [options]
- * @returns {import('vite').Plugin}
  */
 export default function daebug(options) {
   const opts = validateOptions(options, NAME);
-  /** @type {import('vite').ResolvedConfig} */
   let config;
-  /** @type {import('@daebug/native').Daebug | undefined} */
-  let instance;
   let root;
-  /** Port of the core's own endpoint listener, once started (see `start`). */
-  let directPort;
-  let removeSignalHandlers = () => {};
+  /** This Vite server's hold on the root's shared Daebug. */
+  const owner = { logger: undefined, onShutdown: undefined };
+  /** @type {{ instance: any, directPort?: number, entry: any } | undefined} */
+  let held;
+  let starting;
+  let stopped = false;
+  let warnTimer;
 
-  async function start(server) {
-    root = resolve(config.root, opts.root ?? '.');
-    await closing.get(root);
-    // Handlers first, so no signal can slip in between the registry's first write and them.
-    let current;
-    removeSignalHandlers = closeOnSignals(() => current?.closeNow());
-    current = instance = new native.Daebug({
-      root,
-      timeout: opts.timeout,
-      allowedHosts: allowedHosts(opts.allowedHosts, config.server),
-      commandName: 'npx vite',
-    });
-    const logger = config.logger;
-    // The core also answers its endpoints on a loopback port of its own; pages are told to use
-    // it, so long polls and results do not go through Vite's (Node's) request handling. The
-    // middleware below stays as the fallback (pages opened on a non-loopback host).
-    try {
-      directPort = (await current.listen({ port: 0, host: '127.0.0.1', endpointsOnly: true })).port;
-    } catch (e) {
-      directPort = undefined;
-      logger.warn(`[daebug] no direct endpoint (${e.message}); realms go through Vite`, { timestamp: true });
-    }
-    instance.onNotice((n) => {
-      if (n.kind === 'shutdown-requested') {
-        if (server.httpServer) {
+  function start(server) {
+    starting ??= (async () => {
+      owner.logger = config.logger;
+      if (server.httpServer) {
+        owner.onShutdown = (text) => {
           // As in the standalone server, %%SHUTDOWN%% stops the server that hosts Daebug.
-          logger.info(`[daebug] ${n.text} Stopping the dev server.`, { timestamp: true });
+          config.logger.info(`[daebug] ${text} Stopping the dev server.`, { timestamp: true });
           server.close().finally(() => process.exit(0));
-        } else {
-          logger.info(`[daebug] ${n.text} Daebug stopped; your server keeps running.`, { timestamp: true });
-          stop();
-        }
-      } else if (n.kind === 'diagnostic') {
-        logger.warn(`[daebug] ${n.text}`, { timestamp: true });
-      } else {
-        logger.info(`[daebug] ${n.text}`, { timestamp: true });
+        };
       }
-    });
-    logger.info(`[daebug] agents: append JS to the logs listed in ${instance.registryPath}`, { timestamp: true });
+      const got = await acquire(root, owner, () => new native.Daebug({
+        root,
+        timeout: opts.timeout,
+        allowedHosts: allowedHosts(opts.allowedHosts, config.server),
+        commandName: commandLine(),
+      }));
+      if (stopped) {
+        release(root, owner);
+        return;
+      }
+      held = got;
+      if (got.entry.owners.size === 1) {
+        config.logger.info(`[daebug] agents: append JS to the logs listed in ${got.instance.registryPath}`, { timestamp: true });
+      }
+    })();
+    return starting;
   }
 
   function stop() {
-    const current = instance;
-    instance = undefined;
-    directPort = undefined;
-    removeSignalHandlers();
-    if (!current) return;
-    const key = root;
-    const done = current.close().catch(() => {});
-    closing.set(key, done);
-    done.then(() => closing.get(key) === done && closing.delete(key));
+    stopped = true;
+    clearTimeout(warnTimer);
+    held = undefined;
+    return root ? release(root, owner) : Promise.resolve();
   }
+
+  /** A page was served: if no realm has connected 10 s later, say how to add the shim by hand. */
+  function pageServed() {
+    if (warnTimer || !held) return;
+    const entry = held.entry;
+    warnTimer = setTimeout(() => {
+      if (!entry.connected && !entry.warned && !stopped) {
+        entry.warned = true;
+        config.logger.warn(`[daebug] pages were served but none connected after 10 s: add <script data-daebug src="${SHIM_PATH}"></script> to your HTML (see ${DOCS})`, { timestamp: true });
+      }
+    }, NO_REALM_WARNING_MS);
+    warnTimer.unref?.();
+  }
+
+  const inject = (html) => native.injectHtml(html, held?.directPort);
 
   return {
     name: 'daebug',
     apply: 'serve',
-    // Daebug's own files change on every request and reply: keep them out of Vite's watcher
-    // (no HMR work, no reloads for Markdown the app never imports).
-    config(user) {
-      const base = resolve(user.root ?? process.cwd(), opts.root ?? '.');
-      return { server: { watch: { ignored: [resolve(base, 'daebug', '**'), resolve(base, 'daebug.md')] } } };
+    // Daebug's own files change on every request and reply: keep them out of Vite's watcher.
+    config() {
+      return { server: { watch: { ignored: ['**/daebug.md', '**/daebug/**'] } } };
     },
     configResolved(resolved) {
       config = resolved;
+      root = resolve(projectRoot(resolved), opts.root ?? '.');
     },
     configureServer(server) {
       if (process.env.VITEST) return; // Vitest's server has no pages to drive.
       // Mounted now, i.e. ahead of Vite's internal middleware.
-      server.middlewares.use(daebugMiddleware(() => instance));
+      server.middlewares.use(daebugMiddleware(() => held?.instance));
+      server.middlewares.use(htmlResponses((html) => {
+        pageServed();
+        return inject(html);
+      }));
       const http = server.httpServer;
+      const onError = (e) => config.logger.error(`[daebug] ${e.message}`, { timestamp: true });
       if (http) {
-        http.once('listening', () => start(server).catch((e) => config.logger.error(`[daebug] ${e.message}`)));
+        if (http.listening) start(server).catch(onError);
+        else http.once('listening', () => start(server).catch(onError));
         http.once('close', stop);
       } else {
         // Middleware mode: the host owns the HTTP server; stop with Vite's plugin container.
-        return start(server);
+        return start(server).catch(onError);
       }
     },
-    // After Vite's own transforms, so the import map and shim land ahead of /@vite/client.
     transformIndexHtml: {
+      // After Vite's own transforms, so the import map and shim land ahead of /@vite/client.
       order: 'post',
-      handler: (html) => native.injectHtml(html, directPort),
+      handler: (html) => inject(html),
+    },
+    resolveId(id, _importer, opts) {
+      // The app's own modules (in-page tests) get Daebug's node:test and node:assert.
+      if (!opts?.ssr && Object.hasOwn(NODE_MODULES, id)) return { id: NODE_MODULES[id], external: true };
+      return null;
+    },
+    transform(code, id, opts) {
+      if (opts?.ssr || !/\/vite\/dist\/client\/client\.mjs(\?|$)/.test(id.replace(/\\/g, '/'))) return null;
+      pageServed();
+      return { code: code + clientFallback(held?.directPort), map: null };
     },
     buildEnd() {
+      if (config?.server?.middlewareMode) stop();
+    },
+    closeBundle() {
       if (config?.server?.middlewareMode) stop();
     },
   };
 }
 
 export { daebug };
+
+/**
+ * Appended to Vite's client module: a page that has no shim yet (its HTML never went through
+ * Vite) gets the import map and the shim added from here.
+ */
+function clientFallback(directPort) {
+  const map = JSON.stringify({ imports: NODE_MODULES });
+  const port = directPort ? JSON.stringify(String(directPort)) : 'null';
+  return `
+;(() => {
+  try {
+    if (typeof document === 'undefined' || document.querySelector('script[data-daebug]')) return;
+    const map = document.createElement('script');
+    map.type = 'importmap';
+    map.setAttribute('data-daebug-importmap', '');
+    map.textContent = ${JSON.stringify(map)};
+    document.head.append(map);
+    const shim = document.createElement('script');
+    shim.setAttribute('data-daebug', '');
+    if (${port}) shim.setAttribute('data-daebug-port', ${port});
+    shim.src = ${JSON.stringify(SHIM_PATH)};
+    document.head.append(shim);
+  } catch (_) { /* never break the page */ }
+})();
+`;
+}
 
 /** Ours, plus the dev server's own `server.allowedHosts` and a specific `server.host`. */
 function allowedHosts(own = [], server = {}) {

@@ -65,8 +65,8 @@ test('vite build is untouched by the plugin', async () => {
 });
 
 test("Daebug's own files are kept out of Vite's watcher", () => {
+  // Globs, so they hold wherever the project root turns out to be (known only once Vite has
+  // resolved its config) and for every Vite server a framework starts.
   const ignored = daebug().config({ root: '/app' }).server.watch.ignored;
-  assert.deepEqual(ignored, ['/app/daebug/**', '/app/daebug.md']);
-  const custom = daebug({ root: 'logs' }).config({ root: '/app' }).server.watch.ignored;
-  assert.deepEqual(custom, ['/app/logs/daebug/**', '/app/logs/daebug.md']);
+  assert.deepEqual(ignored, ['**/daebug.md', '**/daebug/**']);
 });
