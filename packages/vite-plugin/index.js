@@ -29,8 +29,8 @@ const NODE_MODULES = {
   'node:assert': '/-daebug-node:assert.js',
   'node:assert/strict': '/-daebug-node:assert.js?strict',
 };
-/** How long after the first page was served a missing realm is worth a warning. */
-const NO_REALM_WARNING_MS = 10_000;
+/** How long after the first page was served a missing realm is worth a warning (tests shorten it). */
+const noRealmWarningMs = () => Number(process.env.DAEBUG_NO_REALM_WARNING_MS) || 10_000;
 const DOCS = '"Any other setup" in docs/frameworks.md of Daebug';
 
 /**
@@ -38,6 +38,7 @@ const DOCS = '"Any other setup" in docs/frameworks.md of Daebug';
  */
 export default function daebug(options) {
   const opts = validateOptions(options, NAME);
+  const warnAfter = noRealmWarningMs();
   let config;
   let root;
   /** This Vite server's hold on the root's shared Daebug. */
@@ -90,9 +91,9 @@ export default function daebug(options) {
     warnTimer = setTimeout(() => {
       if (!entry.connected && !entry.warned && !stopped) {
         entry.warned = true;
-        config.logger.warn(`[daebug] pages were served but none connected after 10 s: add <script data-daebug src="${SHIM_PATH}"></script> to your HTML (see ${DOCS})`, { timestamp: true });
+        config.logger.warn(`[daebug] pages were served but none connected after ${Math.round(warnAfter / 1000)} s: add <script data-daebug src="${SHIM_PATH}"></script> to your HTML (see ${DOCS})`, { timestamp: true });
       }
-    }, NO_REALM_WARNING_MS);
+    }, warnAfter);
     warnTimer.unref?.();
   }
 
@@ -101,6 +102,8 @@ export default function daebug(options) {
   return {
     name: 'daebug',
     apply: 'serve',
+    // Ahead of Vite's own resolver, which would turn `node:test` into an empty browser stub.
+    enforce: 'pre',
     // Daebug's own files change on every request and reply: keep them out of Vite's watcher.
     config() {
       return { server: { watch: { ignored: ['**/daebug.md', '**/daebug/**'] } } };

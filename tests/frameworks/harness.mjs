@@ -93,7 +93,8 @@ export function runBin(dir, nodeBin, bin, args, { env = {} } = {}) {
 export async function runToEnd(dir, nodeBin, bin, args, timeout = 180_000) {
   const env = { ...process.env, PATH: `${path.dirname(nodeBin)}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', ASTRO_TELEMETRY_DISABLED: '1', NUXT_TELEMETRY_DISABLED: '1' };
   try {
-    return await run(nodeBin, [path.join(dir, 'node_modules', '.bin', bin), ...args], { cwd: dir, env, timeout, maxBuffer: 16 * 1024 * 1024 });
+    const script = path.isAbsolute(bin) ? bin : path.join(dir, 'node_modules', '.bin', bin);
+    return await run(nodeBin, [script, ...args], { cwd: dir, env, timeout, maxBuffer: 16 * 1024 * 1024 });
   } catch (e) {
     throw new Error(`${bin} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }

@@ -3,16 +3,17 @@
 //! it and the other server's pages get the shim, while `/-daebug*` stays with the engine.
 //!
 //! Bodies stream both ways (so server-sent events such as esbuild's live reload pass through);
-//! only HTML is buffered, by the injection layer. WebSocket upgrades are not forwarded.
+//! only HTML is buffered, by the injection layer. Upgrades (WebSocket) are forwarded: when the
+//! upstream answers `101`, the two upgraded connections are joined byte for byte.
 
 use super::security::{text_response, AllowedHosts, HostCheckLayer};
 use super::DaebugLayer;
 use crate::engine::Engine;
 use axum::body::Body;
 use axum::Router;
-use http::{header, HeaderName, Request, Response, StatusCode, Uri};
+use http::{header, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -62,12 +63,21 @@ impl tower::Service<Request<Body>> for Proxy {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let client = self.client.clone();
         let target = self.target.clone();
         Box::pin(async move {
+            let upgrade = upgrade_protocol(req.headers());
+            let downstream = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
             let req = match upstream_request(req, &target) {
-                Ok(r) => r,
+                Ok(mut r) => {
+                    if let Some(protocol) = &upgrade {
+                        r.headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+                        r.headers_mut().insert(header::UPGRADE, protocol.clone());
+                    }
+                    r
+                }
                 Err(reason) => {
                     return Ok(text_response(
                         StatusCode::BAD_REQUEST,
@@ -76,6 +86,19 @@ impl tower::Service<Request<Body>> for Proxy {
                 }
             };
             match client.request(req).await {
+                Ok(mut res) if res.status() == StatusCode::SWITCHING_PROTOCOLS => {
+                    let Some(downstream) = downstream else {
+                        return Ok(text_response(
+                            StatusCode::BAD_GATEWAY,
+                            "Daebug proxy: the server switched protocols unasked.\n",
+                        ));
+                    };
+                    let upstream = hyper::upgrade::on(&mut res);
+                    tokio::spawn(join_upgraded(downstream, upstream));
+                    // The 101 goes back with its own Connection/Upgrade and handshake headers.
+                    let (parts, _) = res.into_parts();
+                    Ok(Response::from_parts(parts, Body::empty()))
+                }
                 Ok(res) => {
                     let (mut parts, body) = res.into_parts();
                     strip_hop_by_hop(&mut parts.headers);
@@ -90,6 +113,34 @@ impl tower::Service<Request<Body>> for Proxy {
                 }
             }
         })
+    }
+}
+
+/// The protocol a request asks to switch to (`Connection: upgrade` + `Upgrade: …`), if any.
+fn upgrade_protocol(headers: &http::HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    asks.then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+/// Both sides of an upgraded exchange, joined until either closes.
+async fn join_upgraded(downstream: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    let (down, up) = match tokio::try_join!(downstream, upstream) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::debug!("proxy upgrade failed: {e}");
+            return;
+        }
+    };
+    let mut down = TokioIo::new(down);
+    let mut up = TokioIo::new(up);
+    if let Err(e) = tokio::io::copy_bidirectional(&mut down, &mut up).await {
+        tracing::debug!("proxied upgraded connection ended: {e}");
     }
 }
 
@@ -162,5 +213,78 @@ mod tests {
         for gone in ["connection", "x-private", "accept-encoding"] {
             assert!(out.headers().get(gone).is_none(), "{gone}");
         }
+    }
+
+    /// A WebSocket-style upgrade through the whole front proxy (host check, Daebug routes,
+    /// injection): the 101 comes back and bytes flow both ways afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn forwards_upgrades_both_ways() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Upstream: answers any upgrade request with 101, then echoes upper-cased bytes.
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream_addr = upstream.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = upstream.accept().await.unwrap();
+            let head = read_head(&mut sock).await.to_ascii_lowercase();
+            assert!(head.contains("upgrade: websocket"), "{head}");
+            assert!(head.contains("connection: upgrade"), "{head}");
+            sock.write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\r\n").await.unwrap();
+            let mut buf = [0u8; 64];
+            loop {
+                let n = sock.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                sock.write_all(&buf[..n].to_ascii_uppercase())
+                    .await
+                    .unwrap();
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let engine = crate::engine::Engine::new(crate::engine::Options::new(dir.path())).unwrap();
+        engine.start().unwrap();
+        let app = front(
+            engine.clone(),
+            AllowedHosts::default(),
+            upstream_addr.to_string(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(format!("GET /socket HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Version: 13\r\n\r\n", addr.port()).as_bytes()).await.unwrap();
+        let head = read_head(&mut client).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("upgrade: websocket"),
+            "{head}"
+        );
+        client.write_all(b"hello").await.unwrap();
+        let mut got = [0u8; 5];
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client.read_exact(&mut got),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(&got, b"HELLO");
+        engine.close();
+    }
+
+    async fn read_head(sock: &mut tokio::net::TcpStream) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut byte))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&head));
+            head.push(byte[0]);
+        }
+        String::from_utf8(head).unwrap()
     }
 }
