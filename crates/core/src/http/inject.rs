@@ -27,23 +27,54 @@ pub fn inject_html(html: &str) -> String {
 /// `direct_port` of the page's own (loopback) host — for hosts like Vite, whose own server would
 /// otherwise relay every long poll and result through Node.
 pub fn inject_html_with(html: &str, direct_port: Option<u16>) -> String {
+    inject_html_under(html, direct_port, &[])
+}
+
+/// [`inject_html_with`] for a page served with these `Content-Security-Policy` header values
+/// (its `<meta http-equiv>` policies are read from the HTML). Under a policy that forbids inline
+/// scripts, our tags carry the page's nonce if it has one; without a nonce no import map is
+/// added or merged (that would be a violation, or change a hashed map), and the shim is told
+/// so (`data-daebug-importmap="none"`): it then has the server map `node:` imports itself.
+pub fn inject_html_under(html: &str, direct_port: Option<u16>, csp_headers: &[String]) -> String {
     if html.contains(&format!("<script {MARKER}")) {
         return html.to_string();
     }
+    let lower = html.to_ascii_lowercase();
+    let mut policies: Vec<String> = csp_headers.to_vec();
+    policies.extend(meta_policies(html, &lower));
+    let policy = ScriptPolicy::of(&policies);
+    let nonce_attr = policy
+        .nonce
+        .as_deref()
+        .map(|n| format!(" nonce=\"{n}\""))
+        .unwrap_or_default();
     let port_attr = direct_port
         .map(|p| format!(" data-daebug-port=\"{p}\""))
         .unwrap_or_default();
-    let shim = format!("<script {MARKER}{port_attr} src=\"{SHIM_PATH}\"></script>");
-    let lower = html.to_ascii_lowercase();
-    let (html, has_map) = match merge_import_map(html, &lower) {
+    let may_map = !policy.inline_blocked || policy.nonce.is_some();
+    let merged = if may_map {
+        merge_import_map(html, &lower, policy.inline_blocked)
+    } else {
+        None
+    };
+    let (html, has_map) = match merged {
         Some(merged) => (merged, true),
         None => (html.to_string(), false),
     };
+    // Ours when there was none to merge into and the page's policy lets an inline map run.
+    let add_map = !has_map && may_map;
+    let map_attr = if has_map || add_map {
+        ""
+    } else {
+        " data-daebug-importmap=\"none\""
+    };
+    let shim =
+        format!("<script {MARKER}{port_attr}{map_attr}{nonce_attr} src=\"{SHIM_PATH}\"></script>");
     let lower = html.to_ascii_lowercase();
     let mut tags = String::new();
-    if !has_map {
+    if add_map {
         tags.push_str(&format!(
-            "<script type=\"importmap\" {MARKER}-importmap>{}</script>",
+            "<script type=\"importmap\" {MARKER}-importmap{nonce_attr}>{}</script>",
             import_map_json(None)
         ));
     }
@@ -93,8 +124,110 @@ pub fn import_map_json(existing: Option<serde_json::Value>) -> String {
     serde_json::to_string(&map).expect("serializable")
 }
 
-/// Merge into the page's first inline import map, if it has one with valid JSON.
-fn merge_import_map(html: &str, lower: &str) -> Option<String> {
+/// What a page's Content-Security-Policy says about inline script elements.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScriptPolicy {
+    /// Some policy forbids inline scripts (no 'unsafe-inline', or a nonce/hash that voids it).
+    pub inline_blocked: bool,
+    /// The page's nonce, when its policies name one.
+    pub nonce: Option<String>,
+}
+
+impl ScriptPolicy {
+    /// Read the policies (header values or meta contents; several may apply at once).
+    pub fn of(policies: &[String]) -> ScriptPolicy {
+        let mut out = ScriptPolicy::default();
+        for policy in policies.iter().flat_map(|p| p.split(',')) {
+            let directives: Vec<(String, Vec<&str>)> = policy
+                .split(';')
+                .filter_map(|d| {
+                    let mut words = d.split_ascii_whitespace();
+                    let name = words.next()?.to_ascii_lowercase();
+                    Some((name, words.collect()))
+                })
+                .collect();
+            let find = |name: &str| directives.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+            let Some(sources) = find("script-src-elem")
+                .or_else(|| find("script-src"))
+                .or_else(|| find("default-src"))
+            else {
+                continue;
+            };
+            let lower: Vec<String> = sources.iter().map(|s| s.to_ascii_lowercase()).collect();
+            let has = |w: &str| lower.iter().any(|s| s == w);
+            let nonce = sources.iter().find_map(|s| {
+                s.strip_prefix("'nonce-")
+                    .and_then(|n| n.strip_suffix('\''))
+                    .filter(|n| {
+                        !n.is_empty()
+                            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
+                    })
+                    .map(str::to_string)
+            });
+            let hashed = lower
+                .iter()
+                .any(|s| s.starts_with("'sha256-") || s.starts_with("'sha384-") || s.starts_with("'sha512-"));
+            if !has("'unsafe-inline'") || nonce.is_some() || hashed || has("'strict-dynamic'") {
+                out.inline_blocked = true;
+            }
+            if out.nonce.is_none() {
+                out.nonce = nonce;
+            }
+        }
+        out
+    }
+}
+
+/// The contents of `<meta http-equiv="Content-Security-Policy">` tags.
+fn meta_policies(html: &str, lower: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("<meta").map(|i| i + from) {
+        let Some(end) = lower[i..].find('>').map(|e| i + e) else {
+            break;
+        };
+        from = end;
+        let tag = &lower[i..end];
+        if !tag.contains("content-security-policy") || tag.contains("report-only") {
+            continue;
+        }
+        if let Some(content) = attribute(&html[i..end], &lower[i..end], "content") {
+            out.push(content.replace("&#39;", "'").replace("&apos;", "'").replace("&quot;", "\""));
+        }
+    }
+    out
+}
+
+/// The value of attribute `name` in an opening tag (quoted or not).
+fn attribute(tag: &str, lower: &str, name: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(name).map(|i| i + from) {
+        from = i + name.len();
+        let before = lower[..i].chars().next_back();
+        if !before.is_some_and(|c| c.is_ascii_whitespace()) {
+            continue;
+        }
+        let rest = lower[from..].trim_start();
+        let Some(rest) = rest.strip_prefix('=') else {
+            continue;
+        };
+        let value_start = tag.len() - rest.trim_start().len();
+        let value = &tag[value_start..];
+        return Some(match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or("").to_string(),
+            _ => value
+                .split(|c: char| c.is_ascii_whitespace())
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        });
+    }
+    None
+}
+
+/// Merge into the page's first inline import map, if it has one with valid JSON (and, when
+/// inline scripts need a nonce, only if the map has one: a hashed map must stay as it is).
+fn merge_import_map(html: &str, lower: &str, needs_nonce: bool) -> Option<String> {
     let mut from = 0;
     while let Some(i) = lower[from..].find("<script").map(|i| i + from) {
         let open_end = i + lower[i..].find('>')? + 1;
@@ -105,6 +238,9 @@ fn merge_import_map(html: &str, lower: &str) -> Option<String> {
             || open.contains("type=importmap");
         if !is_map || open.contains(" src=") {
             continue;
+        }
+        if needs_nonce && !open.contains("nonce") {
+            return None;
         }
         let close = open_end + lower[open_end..].find("</script")?;
         let json: serde_json::Value = serde_json::from_str(html[open_end..close].trim()).ok()?;
@@ -193,7 +329,13 @@ where
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
-    let injected = inject_html(text);
+    let csp: Vec<String> = parts
+        .headers
+        .get_all(header::CONTENT_SECURITY_POLICY)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let injected = inject_html_under(text, None, &csp);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts
         .headers
@@ -247,6 +389,47 @@ mod tests {
         assert!(out.contains(r#""scopes":{}"#));
         // The shim still goes in, before the map is fine: it is a classic script.
         assert!(out.contains("/-daebug-shim.js"));
+    }
+
+    #[test]
+    fn strict_csp_without_nonce_gets_no_inline_map() {
+        let headers = vec!["default-src 'self'; script-src 'self'".to_string()];
+        let out = inject_html_under("<head></head>", None, &headers);
+        assert!(!out.contains("type=\"importmap\""), "{out}");
+        assert!(out.contains("data-daebug-importmap=\"none\""), "{out}");
+        // A meta policy counts too; a report-only one does not.
+        let page = r#"<head><meta http-equiv="Content-Security-Policy" content="script-src 'self'"></head>"#;
+        assert!(inject_html(page).contains("data-daebug-importmap=\"none\""));
+        let page = r#"<head><meta http-equiv="Content-Security-Policy-Report-Only" content="script-src 'self'"></head>"#;
+        assert!(inject_html(page).contains("<script type=\"importmap\""));
+        // 'unsafe-inline' without nonces or hashes allows our map.
+        let lax = vec!["script-src 'self' 'unsafe-inline'".to_string()];
+        assert!(inject_html_under("<head>", None, &lax).contains("<script type=\"importmap\""));
+        // A hashed page map is left exactly as it is.
+        let hashed = vec!["script-src 'self' 'sha256-abc='".to_string()];
+        let page = r#"<head><script type="importmap">{"imports":{"a":"/a.js"}}</script></head>"#;
+        let out = inject_html_under(page, None, &hashed);
+        assert!(out.contains(r#"{"imports":{"a":"/a.js"}}"#), "{out}");
+        assert!(out.contains("data-daebug-importmap=\"none\""), "{out}");
+    }
+
+    #[test]
+    fn nonce_is_copied_onto_our_tags() {
+        let headers = vec!["script-src 'nonce-r4nd0m+/=' 'strict-dynamic'".to_string()];
+        let out = inject_html_under("<head></head>", None, &headers);
+        assert!(
+            out.contains("<script type=\"importmap\" data-daebug-importmap nonce=\"r4nd0m+/=\">"),
+            "{out}"
+        );
+        assert!(out.contains("<script data-daebug nonce=\"r4nd0m+/=\" src="), "{out}");
+        let page = r#"<head><meta http-equiv="content-security-policy" content="script-src 'nonce-abc'"><script type="importmap" nonce="abc">{"imports":{}}</script></head>"#;
+        let out = inject_html(page);
+        assert_eq!(out.matches("importmap").count(), 1, "{out}");
+        assert!(out.contains("node:test"), "{out}");
+        assert!(out.contains("<script data-daebug nonce=\"abc\""), "{out}");
+        // A nonce with characters outside base64 is ignored rather than injected.
+        let odd = vec!["script-src 'nonce-a\"b'".to_string()];
+        assert!(!inject_html_under("<head>", None, &odd).contains("nonce="));
     }
 
     #[test]

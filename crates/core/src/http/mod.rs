@@ -5,7 +5,9 @@
 //! engine, everything else to the inner service, with the shim injected into its HTML. The
 //! standalone server is `HostCheckLayer` + `DaebugLayer` around [`static_files::StaticFiles`].
 
+pub mod channel;
 pub mod inject;
+pub mod jobs;
 pub mod proxy;
 pub mod routes;
 pub mod security;

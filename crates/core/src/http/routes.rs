@@ -1,5 +1,6 @@
 //! The `/-daebug*` endpoints (SPEC 5) as an axum Router over the engine: the channel (long
-//! poll and posts), the embedded scripts, test discovery and progress, and `/-daebug-info`,
+//! poll and posts, and the WebSocket of [`super::channel`]), jobs as scripts
+//! ([`super::jobs`]), the embedded scripts, test discovery and progress, and `/-daebug-info`,
 //! which a starting server uses to recognise a Daebug server for the same root.
 
 use super::security::{cross_site_reason, text_response, AllowedHosts};
@@ -7,7 +8,8 @@ use crate::assets;
 use crate::engine::Engine;
 use crate::wire::parse_message;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,6 +33,8 @@ pub fn router(engine: Engine, allowed: AllowedHosts) -> Router {
     let state = AppState { engine, allowed };
     Router::new()
         .route("/-daebug-channel", get(channel_poll).post(channel_post))
+        .route("/-daebug-ws", get(channel_socket))
+        .route("/-daebug-job/{id}/{variant}", get(job_script))
         .route("/-daebug-discover-tests", post(discover_tests))
         .route("/-daebug-test-progress", post(test_progress))
         .route("/-daebug-info", get(info))
@@ -106,10 +110,31 @@ fn query_pairs(q: &str) -> HashMap<String, String> {
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
+/// `instance` from the query string: the realm instance (page load, worker start) asking; SPEC 5
+/// clients send none and are never refused a name.
+fn instance_param(uri: &Uri) -> Option<String> {
+    let q: HashMap<String, String> = uri.query().map(query_pairs).unwrap_or_default();
+    q.get("instance")
+        .filter(|i| !i.is_empty() && i.len() <= 100)
+        .cloned()
+}
+
+fn name_taken(name: &str) -> axum::response::Response {
+    text_response(
+        StatusCode::CONFLICT,
+        &format!("Daebug: a live realm already holds the name {name}; take another.\n"),
+    )
+}
+
 async fn channel_poll(State(st): State<AppState>, uri: Uri) -> axum::response::Response {
     let (name, url) = match realm_params(&uri) {
         Ok(p) => p,
         Err(r) => return *r,
+    };
+    let _hold = match instance_param(&uri).map(|i| st.engine.hold_name(&name, &i)) {
+        Some(Err(_)) => return name_taken(&name),
+        Some(Ok(hold)) => Some(hold),
+        None => None,
     };
     match st.engine.poll(&name, &url).await {
         Some(job) => axum::response::Response::builder()
@@ -152,6 +177,55 @@ async fn channel_post(
             tracing::debug!(%name, %reason, "bad channel message");
             text_response(StatusCode::BAD_REQUEST, &format!("Daebug: {reason}\n"))
         }
+    }
+}
+
+/// `GET /-daebug-ws`: the realm's channel as a WebSocket (see [`super::channel`]).
+async fn channel_socket(
+    State(st): State<AppState>,
+    uri: Uri,
+    upgrade: WebSocketUpgrade,
+) -> axum::response::Response {
+    let (name, url) = match realm_params(&uri) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Some(instance) = instance_param(&uri) else {
+        return text_response(
+            StatusCode::BAD_REQUEST,
+            "Daebug: missing ?instance= parameter.\n",
+        );
+    };
+    let engine = st.engine.clone();
+    upgrade
+        .max_message_size(MAX_BODY)
+        .on_upgrade(move |socket| super::channel::serve_socket(socket, engine, name, url, instance))
+}
+
+/// `GET /-daebug-job/<id>/<variant>.js`: a running job's code as a script (see [`super::jobs`]).
+async fn job_script(
+    State(st): State<AppState>,
+    Path((id, variant)): Path<(String, String)>,
+) -> axum::response::Response {
+    let Some(parsed) = super::jobs::parse_variant(&variant) else {
+        return text_response(StatusCode::NOT_FOUND, "Daebug: no such job script.\n");
+    };
+    let Some(code) = st.engine.running_job_code(&id) else {
+        return text_response(
+            StatusCode::NOT_FOUND,
+            "Daebug: that job is not running (finished, timed out, or never handed out).\n",
+        );
+    };
+    match super::jobs::script(&code, &parsed) {
+        Some(text) => axum::response::Response::builder()
+            .header(
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            )
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(Body::from(text))
+            .expect("valid response"),
+        None => text_response(StatusCode::NOT_FOUND, "Daebug: no such job script.\n"),
     }
 }
 

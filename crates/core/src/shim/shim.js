@@ -30,22 +30,56 @@
   const EVENT_BUFFER_LIMIT = 500; // events kept per job and between jobs
   const FLUSH_INTERVAL_MS = 2000;
   const CONSOLE_LEVELS = ['log', 'info', 'warn', 'error', 'debug'];
+  // 48 words x 15 numbers: 720 names per second of naming. Two tabs may still draw the same
+  // name; the server refuses a name a live realm holds, and the shim draws again.
   const NAME_WORDS = ['zen', 'oak', 'fern', 'moss', 'reef', 'dune', 'mist', 'pine', 'lake', 'hill',
-    'tide', 'leaf', 'wave', 'sky', 'rain', 'snow', 'peak', 'glen', 'cove', 'bay', 'elm', 'ash'];
+    'tide', 'leaf', 'wave', 'sky', 'rain', 'snow', 'peak', 'glen', 'cove', 'bay', 'elm', 'ash',
+    'fir', 'ivy', 'sun', 'star', 'moon', 'dew', 'bog', 'vale', 'brook', 'reed', 'sage', 'lark',
+    'wren', 'fox', 'owl', 'hare', 'cedar', 'delta', 'fjord', 'heath', 'marsh', 'pond', 'rock',
+    'shore', 'stone', 'wind'];
 
   // Natives captured before page code runs, so page patches (fetch wrappers, fake timers,
-  // mocked Date) neither see nor disturb the shim's own work.
+  // mocked Date, a redefined JSON.stringify, a frozen console) neither see nor disturb the
+  // shim's own work. Everything the shim calls at job time comes from here.
   const NativeDate = Date;
+  const NativePromise = Promise;
+  const promiseRace = Promise.race.bind(Promise);
+  const jsonStringify = JSON.stringify;
+  const jsonParse = JSON.parse;
+  const NativeURL = URL;
+  const NativeURLSearchParams = URLSearchParams;
+  const NativeError = Error;
+  const { getOwnPropertyDescriptor, getPrototypeOf, defineProperty, assign: objectAssign, keys: objectKeys, is: objectIs } = Object;
+  const ownKeys = Reflect.ownKeys;
+  const reflectApply = Reflect.apply;
+  const hasOwn = Object.prototype.hasOwnProperty;
+  const toStringOf = Object.prototype.toString;
+  const mathRandom = Math.random;
+  const mathFloor = Math.floor;
   const now = () => NativeDate.now();
   const isoNow = () => new NativeDate().toISOString();
   const nativeEval = G.eval;
   const nativeFetch = typeof G.fetch === 'function' ? G.fetch.bind(G) : null;
+  const NativeWebSocket = typeof G.WebSocket === 'function' ? G.WebSocket : null;
+  const NativeWorker = typeof G.Worker === 'function' ? G.Worker : null;
+  const NativeBroadcastChannel = typeof G.BroadcastChannel === 'function' ? G.BroadcastChannel : null;
+  const NativeBlob = typeof G.Blob === 'function' ? G.Blob : null;
+  const abortAfter = (() => { try { return typeof G.AbortSignal.timeout === 'function' ? G.AbortSignal.timeout.bind(G.AbortSignal) : null; } catch (_) { return null; } })();
+  const sendBeacon = (() => { try { return G.navigator && typeof G.navigator.sendBeacon === 'function' ? G.navigator.sendBeacon.bind(G.navigator) : null; } catch (_) { return null; } })();
+  const addListener = typeof G.addEventListener === 'function' ? G.addEventListener.bind(G) : null;
+  const DOC = !G.document ? null : G.document;
+  const createElement = DOC ? DOC.createElement.bind(DOC) : null;
+  const headersGet = typeof G.Headers === 'function' ? G.Headers.prototype.get : null;
+  const responseText = typeof G.Response === 'function' ? G.Response.prototype.text : null;
+  const storage = (() => { try { return G.sessionStorage || null; } catch (_) { return null; } })();
+  const storageGet = typeof G.Storage === 'function' ? G.Storage.prototype.getItem : null;
+  const storageSet = typeof G.Storage === 'function' ? G.Storage.prototype.setItem : null;
   const setTimer = typeof G.setTimeout === 'function' ? G.setTimeout.bind(G) : () => 0;
   const clearTimer = typeof G.clearTimeout === 'function' ? G.clearTimeout.bind(G) : () => {};
   const setRepeat = typeof G.setInterval === 'function' ? G.setInterval.bind(G) : () => 0;
   const clearRepeat = typeof G.clearInterval === 'function' ? G.clearInterval.bind(G) : () => {};
-  const sleep = (ms) => new Promise((resolve) => setTimer(resolve, ms));
-  const objectTag = (v) => Object.prototype.toString.call(v);
+  const sleep = (ms) => new NativePromise((resolve) => setTimer(resolve, ms));
+  const objectTag = (v) => toStringOf.call(v);
   const fnToString = Function.prototype.toString;
 
   const pageConsole = G.console;
@@ -57,7 +91,7 @@
   }
   /** Log through the unwrapped console; used for the shim's own diagnostics only. */
   function debugLog(...args) {
-    try { originalConsole.debug && originalConsole.debug.apply(pageConsole, ['[daebug]', ...args]); } catch (_) { /* ignore */ }
+    try { originalConsole.debug && reflectApply(originalConsole.debug, pageConsole, ['[daebug]', ...args]); } catch (_) { /* ignore */ }
   }
 
   // The shim's own script URL, read from a stack trace, lets us skip shim frames when looking for
@@ -67,11 +101,11 @@
       if (!IS_WORKER && G.document && G.document.currentScript && G.document.currentScript.src) {
         return G.document.currentScript.src;
       }
-      return frameFile(frameLocation(String(new Error().stack).split('\n').find((l) => frameLocation(l))));
+      return frameFile(frameLocation(String(new NativeError().stack).split('\n').find((l) => frameLocation(l))));
     } catch (_) { return ''; }
   })();
   const SERVER_ORIGIN = (() => {
-    try { return new URL(SELF_FILE || G.location.href).origin; } catch (_) { return ''; }
+    try { return new NativeURL(SELF_FILE || G.location.href).origin; } catch (_) { return ''; }
   })();
   // A host may run the core's endpoints on a port of their own (`data-daebug-port` on the shim's
   // script tag; `port` in the worker's URL), so long polls and results skip the host's server.
@@ -79,7 +113,7 @@
   const DIRECT_PORT = (() => {
     try {
       const raw = IS_WORKER
-        ? new URLSearchParams(G.location.search).get('port')
+        ? new NativeURLSearchParams(G.location.search).get('port')
         : G.document && G.document.currentScript && G.document.currentScript.getAttribute('data-daebug-port');
       const port = Number(raw);
       const host = G.location.hostname;
@@ -91,6 +125,26 @@
     if (!DIRECT_PORT) return SERVER_ORIGIN;
     try { return `${G.location.protocol}//${G.location.hostname.includes(':') && !G.location.hostname.startsWith('[') ? '[' + G.location.hostname + ']' : G.location.hostname}:${DIRECT_PORT}`; } catch (_) { return SERVER_ORIGIN; }
   })();
+  const SELF_SCRIPT = (() => { try { return (!IS_WORKER && DOC && DOC.currentScript) || null; } catch (_) { return null; } })();
+  /** The page's CSP nonce, when the server put one on our tag: job scripts carry it too. */
+  const NONCE = (() => { try { return SELF_SCRIPT ? String(SELF_SCRIPT.nonce || SELF_SCRIPT.getAttribute('nonce') || '') : ''; } catch (_) { return ''; } })();
+  /** Whether `import('node:test')` resolves through an import map here. Not in workers (no import
+   * maps there), not in browsers without import maps, and not where the page's policy kept our
+   * map out (the server marks the tag): then the server points those imports at its modules. */
+  const HAS_IMPORT_MAP = (() => {
+    if (IS_WORKER) return false;
+    try {
+      if (SELF_SCRIPT && SELF_SCRIPT.getAttribute('data-daebug-importmap') === 'none') return false;
+      const S = G.HTMLScriptElement;
+      return !!(S && typeof S.supports === 'function' && S.supports('importmap'));
+    } catch (_) { return false; }
+  })();
+  /** One id per realm instance (page load or worker start): the server lets one live instance
+   * hold a name, and refuses the name to others. */
+  const INSTANCE_ID = (() => {
+    try { if (G.crypto && typeof G.crypto.randomUUID === 'function') return G.crypto.randomUUID(); } catch (_) { /* ignore */ }
+    return now().toString(36) + '-' + mathRandom().toString(36).slice(2);
+  })();
 
   // --- Realm naming ---------------------------------------------------------------------------
 
@@ -98,13 +152,17 @@
 
   /** `<n>-<word>-<HHMM>-<SS>` in local time, e.g. `7-zen-1201-03`. */
   function generateName(at = new NativeDate()) {
-    const n = 5 + Math.floor(Math.random() * 15);
-    const word = NAME_WORDS[Math.floor(Math.random() * NAME_WORDS.length)];
+    const n = 5 + mathFloor(mathRandom() * 15);
+    const word = NAME_WORDS[mathFloor(mathRandom() * NAME_WORDS.length)];
     return `${n}-${word}-${twoDigits(at.getHours())}${twoDigits(at.getMinutes())}-${twoDigits(at.getSeconds())}`;
   }
 
   function sessionGet(key) {
-    try { return G.sessionStorage.getItem(key); } catch (_) { return null; }
+    try { return storage ? (storageGet || storage.getItem).call(storage, key) : null; } catch (_) { return null; }
+  }
+
+  function sessionSet(key, value) {
+    try { if (storage) (storageSet || storage.setItem).call(storage, key, value); } catch (_) { /* memory only */ }
   }
 
   /** Page realms keep their name per tab. Same-origin iframes share sessionStorage with the top
@@ -123,13 +181,13 @@
 
   function storeNewName() {
     const name = generateName();
-    try { G.sessionStorage.setItem(nameKey(), name); } catch (_) { /* keep it in memory only */ }
+    sessionSet(nameKey(), name);
     return name;
   }
 
   function workerRealmName() {
     try {
-      const name = new URLSearchParams(G.location.search).get('name');
+      const name = new NativeURLSearchParams(G.location.search).get('name');
       if (name) return name;
     } catch (_) { /* ignore */ }
     return generateName() + '-webworker';
@@ -147,8 +205,8 @@
    * cannot answer. Afterwards, the page answers for its own name.
    */
   function claimName() {
-    const Channel = G.BroadcastChannel;
-    if (IS_WORKER || typeof Channel !== 'function') return Promise.resolve();
+    const Channel = NativeBroadcastChannel;
+    if (IS_WORKER || typeof Channel !== 'function') return NativePromise.resolve();
     const answerForName = () => {
       try {
         const ch = new Channel('daebug-realm-names');
@@ -159,9 +217,9 @@
     };
     if (!NAME_INHERITED) {
       answerForName();
-      return Promise.resolve();
+      return NativePromise.resolve();
     }
-    return new Promise((resolve) => {
+    return new NativePromise((resolve) => {
       let ch;
       const done = (taken) => {
         try { ch && ch.close(); } catch (_) { /* ignore */ }
@@ -193,8 +251,8 @@
   function brand(check) {
     try { check(); return true; } catch (_) { return false; }
   }
-  const protoGetter = (proto, key) => Object.getOwnPropertyDescriptor(proto, key).get;
-  const typedArrayTagGetter = protoGetter(Object.getPrototypeOf(Int8Array.prototype), Symbol.toStringTag);
+  const protoGetter = (proto, key) => getOwnPropertyDescriptor(proto, key).get;
+  const typedArrayTagGetter = protoGetter(getPrototypeOf(Int8Array.prototype), Symbol.toStringTag);
   const arrayBufferLength = protoGetter(ArrayBuffer.prototype, 'byteLength');
   const regexpSource = protoGetter(RegExp.prototype, 'source');
   const mapSize = protoGetter(Map.prototype, 'size');
@@ -213,10 +271,10 @@
     switch (typeof v) {
       case 'undefined': return 'undefined';
       case 'boolean': return String(v);
-      case 'number': return Object.is(v, -0) ? '-0' : String(v);
+      case 'number': return objectIs(v, -0) ? '-0' : String(v);
       case 'bigint': return `${v}n`;
       case 'symbol': return symbolText(v);
-      case 'string': return ctx.depth === 0 ? JSON.stringify(v) : quote(v);
+      case 'string': return ctx.depth === 0 ? jsonStringify(v) : quote(v);
       default: break;
     }
     if (v === null) return 'null';
@@ -283,13 +341,13 @@
   /** Constructor name from the prototype chain, read without invoking getters. */
   function constructorName(obj) {
     let proto;
-    try { proto = Object.getPrototypeOf(obj); } catch (_) { return ''; }
+    try { proto = getPrototypeOf(obj); } catch (_) { return ''; }
     for (let hops = 0; proto && hops < 50; hops++) {
       try {
-        const desc = Object.getOwnPropertyDescriptor(proto, 'constructor');
+        const desc = getOwnPropertyDescriptor(proto, 'constructor');
         const name = desc && typeof desc.value === 'function' ? desc.value.name : '';
         if (name && typeof name === 'string') return name;
-        proto = Object.getPrototypeOf(proto);
+        proto = getPrototypeOf(proto);
       } catch (_) { return ''; }
     }
     return '';
@@ -298,14 +356,14 @@
   /** `key: value` entries for own enumerable properties (indices skipped when asked). */
   function propertyItems(obj, ctx, skipIndices) {
     let keys;
-    try { keys = Reflect.ownKeys(obj); } catch (_) { return ['<properties unreadable>']; }
+    try { keys = ownKeys(obj); } catch (_) { return ['<properties unreadable>']; }
     const items = [];
     let shown = 0;
     let hidden = 0;
     for (const key of keys) {
       if (skipIndices && typeof key === 'string' && (key === 'length' || /^(0|[1-9]\d*)$/.test(key))) continue;
       let desc;
-      try { desc = Object.getOwnPropertyDescriptor(obj, key); } catch (_) {
+      try { desc = getOwnPropertyDescriptor(obj, key); } catch (_) {
         items.push(`${keyText(key)}: <unreadable>`);
         continue;
       }
@@ -334,7 +392,7 @@
     if (/^class\b/.test(source)) {
       let base = '';
       try {
-        const parent = Object.getPrototypeOf(fn);
+        const parent = getPrototypeOf(fn);
         if (typeof parent === 'function' && parent.name) base = ` extends ${parent.name}`;
       } catch (_) { /* ignore */ }
       text = `[class ${name || '(anonymous)'}${base}]`;
@@ -366,7 +424,7 @@
     if (brand(() => Set.prototype.has.call(v))) return inspectSet(v, ctx);
 
     let proto;
-    try { proto = Object.getPrototypeOf(v); } catch (_) { proto = undefined; }
+    try { proto = getPrototypeOf(v); } catch (_) { proto = undefined; }
     const tagName = tag.slice(8, -1);
     let prefix = '';
     if (proto === null) prefix = '[Object: null prototype] ';
@@ -416,10 +474,10 @@
     let budget = 100000; // index probes, so a huge sparse array can't stall rendering
     while (i < length && items.length < MAX_ITEMS && budget > 0) {
       let desc;
-      try { desc = Object.getOwnPropertyDescriptor(list, i); } catch (_) { desc = { value: '<unreadable>' }; }
+      try { desc = getOwnPropertyDescriptor(list, i); } catch (_) { desc = { value: '<unreadable>' }; }
       if (!desc) {
         let holes = 0;
-        while (i < length && budget-- > 0 && !Object.prototype.hasOwnProperty.call(list, i)) { holes++; i++; }
+        while (i < length && budget-- > 0 && !hasOwn.call(list, i)) { holes++; i++; }
         items.push(`<${holes} empty item${holes === 1 ? '' : 's'}>`);
         continue;
       }
@@ -476,7 +534,7 @@
     if (ctx.depth > MAX_DEPTH) return text.split('\n')[0];
     const items = propertyItems(err, ctx, false).filter((item) => !/^(stack|message): /.test(item));
     try {
-      const cause = Object.getOwnPropertyDescriptor(err, 'cause');
+      const cause = getOwnPropertyDescriptor(err, 'cause');
       if (cause && !cause.enumerable) items.push(`[cause]: ${describeSlot(cause, ctx)}`);
     } catch (_) { /* ignore */ }
     return items.length ? group(text + ' ', '{', items, '}') : text;
@@ -513,7 +571,7 @@
         return node.childNodes && node.childNodes.length ? `${tag}\u2026</${name}>` : `${tag}</${name}>`;
       }
       case 2: return `${node.name}="${node.value}"`;
-      case 3: return `#text ${JSON.stringify(String(node.data).slice(0, 200))}`;
+      case 3: return `#text ${jsonStringify(String(node.data).slice(0, 200))}`;
       case 8: return `<!--${String(node.data).slice(0, 200)}-->`;
       case 9: return `#document (${node.URL})`;
       case 10: return `<!DOCTYPE ${node.name}>`;
@@ -537,26 +595,26 @@
   function isPlainPrototype(proto) {
     if (proto === null || proto === Object.prototype) return true;
     // Plain objects from another realm (iframe) have that realm's Object.prototype.
-    try { return Object.getPrototypeOf(proto) === null && constructorName({ __proto__: proto }) === 'Object'; } catch (_) { return false; }
+    try { return getPrototypeOf(proto) === null && constructorName({ __proto__: proto }) === 'Object'; } catch (_) { return false; }
   }
 
-  /** True when JSON.stringify(v) round-trips to an equal value (see SPEC 3.1). */
+  /** True when jsonStringify(v) round-trips to an equal value (see SPEC 3.1). */
   function isFaithfulJson(v, path = new Set(), depth = 0) {
     if (v === null) return true;
     switch (typeof v) {
       case 'boolean': case 'string': return true;
-      case 'number': return Number.isFinite(v) && !Object.is(v, -0);
+      case 'number': return Number.isFinite(v) && !objectIs(v, -0);
       case 'object': break;
       default: return false;
     }
     if (depth > 500 || path.has(v)) return false;
     try {
       const isArray = Array.isArray(v);
-      if (isArray ? constructorName(v) !== 'Array' : !isPlainPrototype(Object.getPrototypeOf(v))) return false;
+      if (isArray ? constructorName(v) !== 'Array' : !isPlainPrototype(getPrototypeOf(v))) return false;
       path.add(v);
       let indices = 0;
-      for (const key of Reflect.ownKeys(v)) {
-        const desc = Object.getOwnPropertyDescriptor(v, key);
+      for (const key of ownKeys(v)) {
+        const desc = getOwnPropertyDescriptor(v, key);
         if (!desc) return false;
         if (isArray && key === 'length') continue;
         if (typeof key === 'symbol' || !desc.enumerable) {
@@ -579,9 +637,9 @@
   /** `{ value }` holding a JSON value, or `{ value: text, valueKind: 'text' }`. */
   function encodeResult(value) {
     if (isFaithfulJson(value)) {
-      const json = JSON.stringify(value);
+      const json = jsonStringify(value);
       if (json.length <= RESULT_LIMIT) return { value };
-      return { value: cutText(JSON.stringify(value, null, 2)), valueKind: 'text' };
+      return { value: cutText(jsonStringify(value, null, 2)), valueKind: 'text' };
     }
     return { value: cutText(render(value)), valueKind: 'text' };
   }
@@ -590,6 +648,7 @@
 
   const AsyncFunction = (async function () {}).constructor;
   const MAX_COMPILE_ATTEMPTS = 200;
+  const MAX_DELIVERY_ATTEMPTS = 8; // job scripts tried per job before plain statements
   // A suffix starting like this is a statement, not an expression we could return.
   const STATEMENT_START = /^(?:let|const|var|function|class|if|for|while|do|switch|try|return|throw|export|break|continue|else|catch|finally|case|default|debugger|with|async\s+function|import(?!\s*[(.]))(?![\w$])/;
   // After a newline or `}` (no explicit `;`), a suffix starting like this continues the previous
@@ -607,11 +666,13 @@
     const n = code.length;
     const splits = [];
     const stack = []; // '(', '[', '{' or '${' (a template substitution)
+    const ctrlParens = []; // per open '(': does it belong to `if`/`for`/`while`/`with`?
+    let afterCtrl = false; // the last significant token closed a control header
     let i = 0;
     let lastEnd = 0;
     let prev = ''; // last significant character class, for regex-vs-division
     let word = '';
-    const significant = (marker, end) => { prev = marker; lastEnd = end; i = end; };
+    const significant = (marker, end) => { prev = marker; lastEnd = end; i = end; afterCtrl = false; };
     const resumeTemplate = (from) => { // from: just after '`' or a substitution's '}'
       let j = from;
       for (; j < n; j++) {
@@ -624,7 +685,9 @@
     while (i < n) {
       const c = code[i];
       if (c === '\n' || c === '\u2028' || c === '\u2029') {
-        if (stack.length === 0) splits.push({ pos: i + 1, kind: 'line' });
+        // After `if (a)`, `else` or `do` a new line continues the statement: not a split point
+        // for "return the last expression" (without a parser to tell us the prefix is incomplete).
+        if (stack.length === 0) splits.push({ pos: i + 1, kind: 'line', ctrl: afterCtrl || (prev === 'a' && (word === 'else' || word === 'do')) });
         i++;
       } else if (/\s/.test(c)) {
         i++;
@@ -662,11 +725,14 @@
         word = code.slice(i, j);
         significant('a', j);
       } else {
+        const keyword = prev === 'a' ? word : '';
         word = '';
+        let closesCtrl = false;
         if (c === '(' || c === '[' || c === '{') {
           stack.push(c);
+          if (c === '(') ctrlParens.push(/^(?:if|for|while|with)$/.test(keyword));
         } else if (c === ')' || c === ']') {
-          stack.pop();
+          if (stack.pop() === '(') closesCtrl = ctrlParens.pop() === true && stack.length === 0;
         } else if (c === '}') {
           if (stack.pop() === '${') { resumeTemplate(i + 1); continue; }
           if (stack.length === 0) splits.push({ pos: i + 1, kind: 'brace' });
@@ -677,6 +743,7 @@
           continue; // a trailing `;` is not significant
         }
         significant(c, i + 1);
+        afterCtrl = closesCtrl;
       }
     }
     return { splits, lastEnd };
@@ -698,7 +765,7 @@
   function mapNodeImports(code) {
     const paths = { 'node:test': '/-daebug-node:test.js', 'node:assert': '/-daebug-node:assert.js', 'node:assert/strict': '/-daebug-node:assert.js?strict' };
     return code.replace(/\bimport\s*\(\s*(['"])(node:test|node:assert\/strict|node:assert)\1\s*\)/g,
-      (_, q, spec) => `import(${q}${new URL(paths[spec], G.location.origin).href}${q})`);
+      (_, q, spec) => `import(${q}${new NativeURL(paths[spec], G.location.origin).href}${q})`);
   }
 
   /** The body text to compile; every candidate is checked with the AsyncFunction constructor,
@@ -731,6 +798,40 @@
       } catch (_) { continue; }
       return candidate;
     }
+    return code;
+  }
+
+  /**
+   * The ways to read `code` as a function body, most likely first, for delivery as a script
+   * (where nothing can be test-parsed without running it, e.g. under a CSP without
+   * 'unsafe-eval'): the browser parses each in turn and the first that parses is run. Modes:
+   * `e` one expression; `l` statements returning the expression from UTF-16 offset `p` to `t`;
+   * `s` plain statements (a syntax error there is the answer). The server assembles each body the
+   * same way as [`assembleBody`].
+   */
+  function bodyCandidates(code) {
+    code = String(code);
+    const list = [];
+    if (mayBeExpression(code)) list.push({ mode: 'e' });
+    const { splits, lastEnd } = scanTopLevel(code);
+    const starts = [{ pos: 0, kind: 'semi' }].concat(splits.filter((sp) => sp.pos < lastEnd));
+    for (let k = starts.length - 1; k >= 0 && list.length < MAX_DELIVERY_ATTEMPTS - 1; k--) {
+      const { pos, kind, ctrl } = starts[k];
+      if (ctrl) continue;
+      const head = code.slice(pos, lastEnd).replace(LEADING_TRIVIA, '');
+      if (!head || head[0] === '{' || STATEMENT_START.test(head)) continue;
+      if (kind !== 'semi' && CONTINUES_PREVIOUS.test(head) && !/^(?:\+\+|--)/.test(head)) continue;
+      if (pos === 0 && list.length && list[0].mode === 'e') continue; // same as the expression
+      list.push({ mode: 'l', p: pos, t: lastEnd });
+    }
+    list.push({ mode: 's' });
+    return list;
+  }
+
+  /** The function body a candidate stands for (the server builds the same text). */
+  function assembleBody(code, cand) {
+    if (cand.mode === 'e') return 'return (' + code + '\n)';
+    if (cand.mode === 'l') return code.slice(0, cand.p) + ';return (' + code.slice(cand.p, cand.t) + '\n);' + code.slice(cand.t);
     return code;
   }
 
@@ -804,7 +905,7 @@
   /** One console argument: strings raw, faithful JSON compact, anything else rendered. */
   function formatArg(arg) {
     if (typeof arg === 'string') return arg;
-    if (isFaithfulJson(arg)) return JSON.stringify(arg);
+    if (isFaithfulJson(arg)) return jsonStringify(arg);
     return render(arg);
   }
 
@@ -852,7 +953,7 @@
 
   /** `file:line:col` of the first stack frame outside the shim, origin-relative when same-origin. */
   function callerLocation() {
-    const lines = String(new Error().stack || '').split('\n');
+    const lines = String(new NativeError().stack || '').split('\n');
     for (const line of lines) {
       const loc = frameLocation(line);
       if (!loc || isShimFrame(line)) continue;
@@ -867,11 +968,11 @@
 
   function wrapConsole() {
     if (!pageConsole) return;
-    for (const level of Object.keys(originalConsole)) {
+    for (const level of objectKeys(originalConsole)) {
       const original = originalConsole[level];
-      pageConsole[level] = function daebugConsole(...args) {
+      const wrapped = function daebugConsole(...args) {
         try {
-          return original.apply(this, args);
+          return reflectApply(original, this, args);
         } finally {
           recordEvent(() => {
             const event = { type: 'console', level, eventAt: isoNow(), message: cutText(formatConsoleArgs(args), EVENT_TEXT_LIMIT) };
@@ -881,6 +982,7 @@
           });
         }
       };
+      try { pageConsole[level] = wrapped; } catch (_) { /* a frozen console: its calls go uncaptured */ }
     }
   }
 
@@ -899,15 +1001,28 @@
   }
 
   function listenForUncaught() {
-    if (typeof G.addEventListener !== 'function') return;
+    if (!addListener) return;
     const source = IS_WORKER ? 'self.onerror' : 'window.onerror';
-    G.addEventListener('error', (e) => recordEvent(() => {
+    addListener('error', (e) => {
+      // A job script that does not parse: a candidate reading of the job, not the page's error.
+      if (jobScriptSyntaxError(e)) {
+        e.stopImmediatePropagation();
+        e.preventDefault();
+      }
+    }, true);
+    if (DOC && typeof DOC.addEventListener === 'function') {
+      DOC.addEventListener('securitypolicyviolation', (e) => {
+        policyViolations.push({ blockedURI: String(e.blockedURI || ''), effectiveDirective: e.effectiveDirective, violatedDirective: e.violatedDirective });
+        if (policyViolations.length > 20) policyViolations.shift();
+      });
+    }
+    addListener('error', (e) => recordEvent(() => {
       const where = e.filename ? `    at ${e.filename}:${e.lineno}:${e.colno}` : undefined;
       const message = e.message || (e.error !== undefined ? formatArg(e.error) : 'Unknown error');
       return { type: 'error', source, eventAt: isoNow(), message: cutText(String(message), EVENT_TEXT_LIMIT),
         stack: errorStackOf(e.error) || where };
     }));
-    G.addEventListener('unhandledrejection', (e) => recordEvent(() => {
+    addListener('unhandledrejection', (e) => recordEvent(() => {
       const reason = e.reason;
       const stack = errorStackOf(reason);
       const message = stack ? errorHeadline(reason).split('\n')[0] : formatArg(reason);
@@ -922,27 +1037,34 @@
     try { return String(G.location.href); } catch (_) { return ''; }
   }
 
+  /** The channel URL for this realm (or `realmName`); our own realm's requests carry the
+   * instance id, with which the server keeps one live instance per name. */
   function channelUrl(realmName = NAME, href = pageHref(), origin = CHANNEL_ORIGIN) {
-    const url = new URL(CHANNEL_PATH, origin || undefined);
+    const url = new NativeURL(CHANNEL_PATH, origin || undefined);
     url.searchParams.set('name', realmName);
     url.searchParams.set('url', href);
+    if (realmName === NAME) url.searchParams.set('instance', INSTANCE_ID);
     return url.href;
   }
 
   /** An abort signal for `ms`, where supported: a half-dead connection must not stall the realm. */
   function timeoutSignal(ms) {
-    try { return typeof G.AbortSignal.timeout === 'function' ? G.AbortSignal.timeout(ms) : undefined; } catch (_) { return undefined; }
+    try { return abortAfter ? abortAfter(ms) : undefined; } catch (_) { return undefined; }
+  }
+
+  async function readText(res) {
+    try { return responseText ? await responseText.call(res) : await res.text(); } catch (_) { return ''; }
   }
 
   async function postJson(payload, realmName, href) {
-    if (!nativeFetch) throw new Error('fetch is not available');
+    if (!nativeFetch) throw new NativeError('fetch is not available');
     const res = await nativeFetch(channelUrl(realmName, href), {
       method: 'POST', cache: 'no-store', signal: timeoutSignal(30000),
       headers: { 'content-type': 'application/json' },
-      body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      body: typeof payload === 'string' ? payload : jsonStringify(payload),
     });
-    try { await res.text(); } catch (_) { /* drain only */ }
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    await readText(res); // drain only
+    if (!res.ok) throw new NativeError(`HTTP ${res.status}`);
   }
 
   /** Post, retrying a few times so a result survives a brief server hiccup. */
@@ -966,17 +1088,154 @@
    */
   function forWire(events) {
     if (events.length <= 10) return events;
-    return events.map((e, i) => (i < 2 || i >= events.length - 8 ? e : { ...e, message: '', stack: undefined, caller: undefined }));
+    return events.map((e, i) => (i < 2 || i >= events.length - 8 ? e : objectAssign({}, e, { message: '', stack: undefined, caller: undefined })));
   }
 
   /** Last-chance flush when the page goes away; sendBeacon survives the unload. */
   function beaconBackground() {
     try {
-      if (background.size === 0 || !G.navigator || typeof G.navigator.sendBeacon !== 'function') return;
-      const body = JSON.stringify({ type: 'background-flush', events: forWire(background.take()), reportedAt: isoNow() });
+      if (background.size === 0 || !sendBeacon || !NativeBlob) return;
+      const body = jsonStringify({ type: 'background-flush', events: forWire(background.take()), reportedAt: isoNow() });
       // Same origin: a beacon cannot make a CORS request with a JSON body.
-      G.navigator.sendBeacon(channelUrl(NAME, pageHref(), SERVER_ORIGIN), new Blob([body], { type: 'application/json' }));
+      sendBeacon(channelUrl(NAME, pageHref(), SERVER_ORIGIN), new NativeBlob([body], { type: 'application/json' }));
     } catch (_) { /* ignore */ }
+  }
+
+  // --- The channel: one WebSocket per realm, long polls where a host has no upgrades ----------
+  //
+  // A WebSocket does not count toward the browser's six connections per host, so a tab costs the
+  // page no connection slot however many tabs are open. Results and events still go as short
+  // POSTs (their delivery is acknowledged); the socket carries jobs to the realm and "ready"
+  // (free for the next job) to the server. Where the socket cannot open (a host that cannot
+  // upgrade, such as a plain Node handler), the realm long-polls as in SPEC 5.
+
+  const WS_PATH = '/-daebug-ws';
+  let activeSocket = null;
+  let busy = false; // a job is running or its result is being posted
+  let socketWorked = false;
+  let claimed = false;
+  let onClaimed = null; // set by the page: starts the worker realm once the name is ours
+
+  function markClaimed() {
+    if (claimed) return;
+    claimed = true;
+    if (onClaimed) { try { onClaimed(); } catch (_) { /* ignore */ } }
+  }
+
+  function sendReady() {
+    try { if (activeSocket && !busy) activeSocket.send('{"type":"ready"}'); } catch (_) { /* reconnects */ }
+  }
+
+  /** One WebSocket session; resolves to 'refused', 'closed' (after it worked) or 'failed'. */
+  function socketSession() {
+    return new NativePromise((resolve) => {
+      let ws;
+      let opened = false;
+      let settled = false;
+      let openTimer = 0;
+      const finish = (outcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimer(openTimer);
+        if (activeSocket === ws) activeSocket = null;
+        try { ws && ws.close(); } catch (_) { /* ignore */ }
+        resolve(outcome);
+      };
+      try {
+        const url = new NativeURL(WS_PATH, CHANNEL_ORIGIN || undefined);
+        url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+        url.searchParams.set('name', NAME);
+        url.searchParams.set('url', pageHref());
+        url.searchParams.set('instance', INSTANCE_ID);
+        ws = new NativeWebSocket(url.href);
+      } catch (_) { resolve('failed'); return; }
+      openTimer = setTimer(() => { if (!opened) finish('failed'); }, 5000);
+      ws.onmessage = (e) => {
+        let msg;
+        try { msg = jsonParse(String(e.data)); } catch (_) { return; }
+        if (!msg || typeof msg !== 'object') return;
+        if (msg.type === 'welcome') {
+          opened = true;
+          socketWorked = true;
+          clearTimer(openTimer);
+          activeSocket = ws;
+          markClaimed();
+          sendReady();
+        } else if (msg.type === 'refused') {
+          opened = true;
+          finish('refused');
+        } else if (msg.type === 'job' && typeof msg.code === 'string') {
+          runJob(msg.code, String(msg.id || '')).then(sendReady, sendReady);
+        }
+      };
+      ws.onclose = () => finish(opened ? 'closed' : 'failed');
+      ws.onerror = () => { /* onclose follows */ };
+    });
+  }
+
+  /** One long poll; resolves to 'job', 'empty', 'quick' (answered at once) or 'refused'. */
+  async function pollOnce() {
+    if (!nativeFetch) throw new NativeError('fetch is not available');
+    const started = now();
+    // A refusal comes at once; a poll still open after a moment means the name is ours.
+    const claimTimer = setTimer(markClaimed, 300);
+    let res;
+    try {
+      res = await nativeFetch(channelUrl(), { cache: 'no-store', signal: timeoutSignal(120000) });
+    } finally { clearTimer(claimTimer); }
+    const code = await readText(res);
+    if (res.status === 409) return 'refused';
+    if (!res.ok) throw new NativeError(`HTTP ${res.status}`);
+    markClaimed();
+    const jobId = headersGet ? headersGet.call(res.headers, 'x-job-id') : res.headers.get('x-job-id');
+    if (!code && !jobId) return now() - started < 100 ? 'quick' : 'empty';
+    await runJob(code, jobId);
+    return 'job';
+  }
+
+  let refusals = 0;
+  /** The server says a live realm holds our name. A reloaded page can get here before the
+   * server saw its old self go, so a kept name is retried for about a second first. */
+  async function nameRefused() {
+    refusals++;
+    if (IS_WORKER || (NAME_INHERITED && refusals <= 3)) { await sleep(IS_WORKER ? 1000 : 350); return; }
+    const old = NAME;
+    NAME = storeNewName();
+    refusals = 0;
+    debugLog(`realm name ${old} belongs to another live tab; this tab is now ${NAME}`);
+    if (workerState.worker) { stopWorkerRealm(); startWorkerRealm(); }
+  }
+
+  /** The realm's connection loop: never throws, backs off on errors, no idle sleeps between jobs. */
+  async function channelLoop() {
+    let socketFailures = 0;
+    let backoff = 0;
+    let quickEmpties = 0;
+    for (;;) {
+      try {
+        if (NativeWebSocket && (socketWorked || socketFailures < 2)) {
+          const outcome = await socketSession();
+          if (outcome === 'refused') { await nameRefused(); continue; }
+          refusals = 0;
+          if (outcome === 'failed') socketFailures++;
+          else socketFailures = 0;
+          backoff = backoff ? Math.min(backoff * 2, 5000) : 250;
+          await sleep(backoff);
+          continue;
+        }
+        if (!nativeFetch) return;
+        const outcome = await pollOnce();
+        backoff = 0;
+        if (outcome === 'refused') { await nameRefused(); continue; }
+        refusals = 0;
+        // A server that answers instantly instead of long-polling must not make us spin.
+        quickEmpties = outcome === 'quick' ? quickEmpties + 1 : 0;
+        if (quickEmpties >= 5) await sleep(250);
+      } catch (_) {
+        backoff = backoff ? Math.min(backoff * 2, 5000) : 500;
+        await sleep(backoff);
+      }
+    }
   }
 
   // --- Jobs -----------------------------------------------------------------------------------
@@ -987,15 +1246,23 @@
     if (err === null || (typeof err !== 'object' && typeof err !== 'function') || !isErrorLike(err, tag)) {
       return cutText(render(err));
     }
-    return cutText(withoutShimFrames(errorHeadline(err)));
+    return cutText(sameOriginRelative(withoutShimFrames(errorHeadline(err))));
+  }
+
+  /** `http://host:port/-daebug-job/…` → `/-daebug-job/…` in stack text: shorter, and the same
+   * in every host. */
+  function sameOriginRelative(text) {
+    return SERVER_ORIGIN ? text.split(SERVER_ORIGIN + JOB_PATH).join(JOB_PATH) : text;
   }
 
   /** Progress while a job runs: on new events (at most once a second) or every 5 s regardless. */
   function progressTick(job) {
     const elapsed = now() - job.startedAt;
-    if (elapsed < 1000 || job.progressInFlight) return;
+    if (elapsed < 900 || job.progressInFlight) return;
     const hasNew = job.events.size > job.reportedCount || job.events.dropped !== job.reportedDropped;
-    if (!hasNew && now() - job.lastProgressAt < 5000) return;
+    const sinceLast = now() - job.lastProgressAt;
+    if (hasNew ? job.progressSent && sinceLast < 1000 : sinceLast < 5000) return;
+    job.progressSent = true;
     job.reportedCount = job.events.size;
     job.reportedDropped = job.events.dropped;
     job.lastProgressAt = now();
@@ -1004,64 +1271,168 @@
       .then(() => { job.progressInFlight = null; });
   }
 
+  // Jobs arrive as same-origin scripts (`/-daebug-job/<id>/<variant>.js`) rather than through
+  // eval: that works under a CSP without 'unsafe-eval', and every engine (JavaScriptCore too)
+  // reports real file:line:col for the job's code. Pages load a classic script (sloppy mode, as
+  // a console); workers, and pages whose Trusted Types rule out our script URLs, import a module.
+  const JOB_PATH = '/-daebug-job/';
+  let scriptPolicy; // undefined: not tried yet; null: none to be had
+  let pageUsesModules = IS_WORKER;
+  const jobScripts = new Map(); // script element -> { fn, syntaxError }
+  const jobScriptUrls = new Map(); // absolute URL -> script element
+  const policyViolations = []; // recent CSP violations, to explain a blocked job script
+
+  function isOwnUrl(url) {
+    try {
+      const u = new NativeURL(url);
+      return u.origin === SERVER_ORIGIN && u.pathname.startsWith('/-daebug');
+    } catch (_) { return false; }
+  }
+
+  /** Our script URLs as Trusted Types want them, when the page requires Trusted Types. */
+  function trustedScriptUrl(url) {
+    const tt = G.trustedTypes;
+    if (!tt || typeof tt.createPolicy !== 'function') return url;
+    if (scriptPolicy === undefined) {
+      try {
+        scriptPolicy = tt.createPolicy('daebug', {
+          createScriptURL: (value) => {
+            if (isOwnUrl(value)) return value;
+            throw new TypeError('daebug policy: only Daebug URLs');
+          },
+        });
+      } catch (_) { scriptPolicy = null; }
+    }
+    return scriptPolicy ? scriptPolicy.createScriptURL(url) : url;
+  }
+
+  function jobUrl(jobId, cand) {
+    const kind = (pageUsesModules ? 'm' : 'c') + (HAS_IMPORT_MAP ? '' : 'n');
+    const mode = cand.mode === 'l' ? `l${cand.p}-${cand.t}` : cand.mode;
+    const id = String(jobId || 'x').replace(/[^\w.-]/g, '_');
+    return new NativeURL(`${JOB_PATH}${id}/${kind}-${mode}.js`, SERVER_ORIGIN || undefined).href;
+  }
+
+  /** Why the policy blocked `url`, from the securitypolicyviolation events we saw. */
+  function violationFor(url) {
+    const v = policyViolations.find((e) => e.blockedURI === url || (e.blockedURI && url.startsWith(e.blockedURI)));
+    if (!v) return '';
+    return `the page's Content-Security-Policy (${v.effectiveDirective || v.violatedDirective}) blocked it`;
+  }
+
+  function loadClassicScript(url) {
+    return new NativePromise((resolve) => {
+      const entry = { fn: null, syntaxError: null };
+      let el;
+      const done = (outcome) => {
+        jobScripts.delete(el);
+        jobScriptUrls.delete(url);
+        try { el && el.remove(); } catch (_) { /* ignore */ }
+        resolve(outcome);
+      };
+      try {
+        el = createElement('script');
+        jobScripts.set(el, entry);
+        jobScriptUrls.set(url, el);
+        if (NONCE) el.nonce = NONCE;
+        el.onload = () => done(entry.fn ? { fn: entry.fn } : entry.syntaxError ? { syntaxError: entry.syntaxError }
+          : { blocked: violationFor(url) || 'the job script loaded but did not run' });
+        el.onerror = () => setTimer(() => done({ blocked: violationFor(url) || 'the job script could not be loaded' }), 0);
+        el.src = trustedScriptUrl(url);
+      } catch (err) {
+        // Trusted Types required, and no policy for our URLs: modules need none.
+        done({ trustedTypes: err });
+        return;
+      }
+      (DOC.head || DOC.documentElement).appendChild(el);
+    });
+  }
+
+  async function importModule(url) {
+    try {
+      const mod = await import(url);
+      return { fn: mod.default };
+    } catch (err) {
+      if (err && err.name === 'SyntaxError') return { syntaxError: err };
+      return { blocked: violationFor(url) || `the job module could not be loaded (${String(err && err.message || err)})` };
+    }
+  }
+
+  /** Called by each classic job script, with its own element, with its compiled function. */
+  function registerJobScript(el, fn) {
+    const entry = jobScripts.get(el);
+    if (entry && typeof fn === 'function') entry.fn = fn;
+  }
+
+  /** A SyntaxError reported through the window's error event for one of our job scripts. */
+  function jobScriptSyntaxError(e) {
+    const key = e && e.filename ? jobScriptUrls.get(e.filename) : undefined;
+    if (key === undefined) return false;
+    const entry = jobScripts.get(key);
+    if (entry) {
+      const message = String(e.message || 'SyntaxError').replace(/^Uncaught /, '');
+      const file = e.filename.replace(/\?.*$/, '').replace(SERVER_ORIGIN, '');
+      entry.syntaxError = { text: `${message}\n    at ${file}:${e.lineno}:${e.colno}` };
+    }
+    return true;
+  }
+
+  class JobError extends NativeError {}
+
+  /** The job's code as a function, from the first candidate body the browser parses. */
+  async function compileJob(code, jobId) {
+    if (!SERVER_ORIGIN || (!IS_WORKER && !createElement)) {
+      return compile(code, `daebug-job-${String(jobId || 'x').replace(/[^\w.-]/g, '_')}.js`);
+    }
+    const candidates = bodyCandidates(code);
+    let syntaxError = null;
+    for (let i = 0; i < candidates.length; i++) {
+      const url = jobUrl(jobId, candidates[i]);
+      const got = pageUsesModules ? await importModule(url) : await loadClassicScript(url);
+      if (got.fn) return got.fn;
+      if (got.trustedTypes) { pageUsesModules = true; i--; continue; }
+      if (got.syntaxError) { syntaxError = got.syntaxError; continue; }
+      throw new JobError(`Daebug could not run this job: ${got.blocked}. ` + (got.blocked.includes('Content-Security-Policy')
+        ? "Allow 'self' in the page's script-src (or give Daebug's scripts the page's nonce: serve the page through Daebug, which copies it), or run the code in the worker realm."
+        : 'Check that the dev server still serves /-daebug-job/ (see the terminal).'));
+    }
+    throw syntaxError;
+  }
+
   async function runJob(code, jobId) {
     const job = { id: jobId, events: new EventBuffer(), startedAt: now(), lastProgressAt: now(),
       reportedCount: 0, reportedDropped: 0, progressInFlight: null };
+    busy = true;
     flushBackground(); // earlier events belong before this job's
     currentJob = job;
-    const ticker = setRepeat(() => progressTick(job), 1000);
+    const ticker = setRepeat(() => progressTick(job), 250);
     let outcome;
     let fn = null;
     try {
-      fn = compile(code, `daebug-job-${String(jobId || 'x').replace(/[^\w.-]/g, '_')}.js`);
-    } catch (syntaxError) {
-      outcome = { ok: false, error: cutText(String(syntaxError)) }; // its stack is all shim frames
+      fn = await compileJob(code, jobId);
+    } catch (err) {
+      // A syntax error's stack is all shim frames: its message (and location) is the answer.
+      const text = err && typeof err.text === 'string' ? err.text : err instanceof JobError ? err.message : String(err);
+      outcome = { ok: false, error: cutText(text) };
     }
     if (fn) {
       try {
         const encoded = encodeResult(await fn.call(G));
         // Copy JSON values now: page code may mutate the object while the result is posted.
-        if (!encoded.valueKind) encoded.value = JSON.parse(JSON.stringify(encoded.value));
-        outcome = Object.assign({ ok: true }, encoded);
+        if (!encoded.valueKind) encoded.value = jsonParse(jsonStringify(encoded.value));
+        outcome = objectAssign({ ok: true }, encoded);
       } catch (err) {
         outcome = { ok: false, error: failureText(err) };
       }
     }
     clearRepeat(ticker);
     // Keep progress before the result, but never let a stuck request hold the result back.
-    if (job.progressInFlight) await Promise.race([job.progressInFlight, sleep(3000)]);
+    if (job.progressInFlight) await promiseRace([job.progressInFlight, sleep(3000)]);
     currentJob = null;
     outcome.jobId = jobId;
     outcome.backgroundEvents = forWire(job.events.snapshot());
-    await postWithRetry(JSON.stringify(outcome));
-  }
-
-  /** The long-poll loop: never throws, backs off on errors, no idle sleeps between jobs. */
-  async function pollLoop() {
-    let backoff = 0;
-    let quickEmpties = 0;
-    for (;;) {
-      try {
-        if (!nativeFetch) return;
-        const started = now();
-        const res = await nativeFetch(channelUrl(), { cache: 'no-store', signal: timeoutSignal(120000) });
-        if (!res.ok) { try { await res.text(); } catch (_) { /* drain */ } throw new Error(`HTTP ${res.status}`); }
-        const code = await res.text();
-        const jobId = res.headers.get('x-job-id');
-        backoff = 0;
-        if (!code && !jobId) {
-          // A server that answers instantly instead of long-polling must not make us spin.
-          quickEmpties = now() - started < 100 ? quickEmpties + 1 : 0;
-          if (quickEmpties >= 5) await sleep(250);
-          continue;
-        }
-        quickEmpties = 0;
-        await runJob(code, jobId);
-      } catch (_) {
-        backoff = backoff ? Math.min(backoff * 2, 5000) : 500;
-        await sleep(backoff);
-      }
-    }
+    await postWithRetry(jsonStringify(outcome));
+    busy = false;
   }
 
   // --- Worker realm (started and watched by the page) -----------------------------------------
@@ -1074,14 +1445,19 @@
   }
 
   function startWorker() {
-    if (typeof G.Worker !== 'function') return;
+    if (!NativeWorker) return;
     let worker;
     try {
       const port = DIRECT_PORT ? '&port=' + DIRECT_PORT : '';
-      const url = new URL(WORKER_PATH + '?name=' + encodeURIComponent(workerState.name) + port, SERVER_ORIGIN || undefined);
-      worker = new G.Worker(url.href, { type: 'module' });
+      const url = new NativeURL(WORKER_PATH + '?name=' + encodeURIComponent(workerState.name) + port, SERVER_ORIGIN || undefined);
+      worker = new NativeWorker(trustedScriptUrl(url.href), { type: 'module' });
     } catch (err) {
       debugLog('could not start the worker realm:', err);
+      const trustedTypes = G.trustedTypes && !scriptPolicy;
+      recordEvent(() => ({ type: 'console', level: 'warn', eventAt: isoNow(),
+        message: `[daebug] the worker realm could not start: ${String(err && err.message || err)}` + (trustedTypes
+          ? ". This page requires Trusted Types and does not allow a policy named 'daebug': add daebug to its trusted-types directive."
+          : '') }));
       return;
     }
     workerState.worker = worker;
@@ -1145,8 +1521,8 @@
 
   /** Inside the worker: answer pings at once (even while a job awaits) and hide them from user code. */
   function answerPings() {
-    if (typeof G.addEventListener !== 'function') return;
-    G.addEventListener('message', (e) => {
+    if (!addListener) return;
+    addListener('message', (e) => {
       if (e.data && typeof e.data === 'object' && e.data.__daebug === 'ping') {
         e.stopImmediatePropagation();
         try { G.postMessage({ __daebug: 'pong' }); } catch (_) { /* ignore */ }
@@ -1166,6 +1542,10 @@
     evaluate,
     encodeResult,
     formatConsoleArgs,
+    bodyCandidates,
+    assembleBody,
+    job: registerJobScript,
+    get channel() { return activeSocket ? 'websocket' : claimed ? 'long-poll' : 'connecting'; },
     get worker() { return workerState.worker; },
     get heartbeatTimeoutMs() { return workerState.timeoutMs; },
     // Used by the node:test module: isolated test frames find their page's run here, and the
@@ -1175,7 +1555,7 @@
     set lastTestReport(report) { lastTestReport = report; },
   };
   if (IS_WORKER) api.mainPage = NAME.endsWith('-webworker') ? NAME.slice(0, -'-webworker'.length) : '';
-  Object.defineProperty(G, '__daebug', { value: api, configurable: true, enumerable: false, writable: false });
+  defineProperty(G, '__daebug', { value: api, configurable: true, enumerable: false, writable: false });
 
   try {
     wrapConsole();
@@ -1183,13 +1563,12 @@
     setRepeat(() => { try { flushBackground(); } catch (_) { /* ignore */ } }, FLUSH_INTERVAL_MS);
     if (IS_WORKER) {
       answerPings();
-      postJson({ type: 'worker-init', mainPage: api.mainPage }).catch(() => {}).then(pollLoop);
+      postJson({ type: 'worker-init', mainPage: api.mainPage }).catch(() => {}).then(channelLoop);
     } else {
-      if (typeof G.addEventListener === 'function') G.addEventListener('pagehide', beaconBackground);
-      claimName().then(() => {
-        pollLoop();
-        startWorkerRealm();
-      });
+      if (addListener) addListener('pagehide', beaconBackground);
+      // The worker realm starts once the page's name is its own (it is named after the page).
+      onClaimed = startWorkerRealm;
+      claimName().then(channelLoop);
     }
   } catch (err) {
     debugLog('shim failed to start:', err);
