@@ -14,7 +14,10 @@ mod accept;
 mod realms;
 mod registry_writer;
 mod replies;
+mod sessions;
 mod timers;
+
+pub use sessions::{NameHold, NameTaken};
 
 use crate::clock::now_hms;
 use crate::registry::{self, RealmState};
@@ -107,6 +110,7 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     watcher: Mutex<Option<Watcher>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    claims: sessions::Claims,
 }
 
 /// The Daebug engine. Cheap to clone; all clones share one state.
@@ -162,6 +166,7 @@ impl Engine {
                 shutdown: watch::channel(false).0,
                 watcher: Mutex::new(None),
                 tasks: Mutex::new(Vec::new()),
+                claims: Default::default(),
             }),
         })
     }

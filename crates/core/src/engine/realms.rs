@@ -12,7 +12,10 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// When a running job's placeholder is first refreshed (SPEC 3.1).
+const FIRST_REFRESH: Duration = Duration::from_secs(1);
 use tokio::sync::Notify;
 
 pub(super) struct Job {
@@ -25,6 +28,8 @@ pub(super) struct Running {
     pub(super) job: Job,
     pub(super) started: Instant,
     pub(super) last_refresh: Instant,
+    /// The placeholder was refreshed at least once.
+    pub(super) refreshed: bool,
     pub(super) events: Vec<BgEvent>,
     /// An in-page test run this job started, as reported so far.
     pub(super) test: Option<TestRun>,
@@ -37,10 +42,26 @@ impl Running {
             job,
             started: Instant::now(),
             last_refresh: Instant::now(),
+            refreshed: false,
             events: Vec::new(),
             test: None,
             last_test_write: None,
         }
+    }
+
+    /// SPEC 3.1: the placeholder is first refreshed about 1 s into the job (so streamed events
+    /// show early), then no more often than every `every`. Marks the refresh when due.
+    pub(super) fn take_refresh(&mut self, every: Duration) -> bool {
+        let due = if self.refreshed {
+            self.last_refresh.elapsed() >= every
+        } else {
+            self.started.elapsed() >= FIRST_REFRESH.min(every)
+        };
+        if due {
+            self.refreshed = true;
+            self.last_refresh = Instant::now();
+        }
+        due
     }
 
     /// What the placeholder shows besides events: the test run's progress.

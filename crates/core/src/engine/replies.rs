@@ -162,12 +162,11 @@ impl Engine {
             match realm.current.as_mut() {
                 Some(run) if job_id.as_deref().is_none_or(|id| id == run.job.id) => {
                     run.events = events;
-                    // SPEC 3.1: the placeholder is refreshed no more often than every 5 s; the
+                    // SPEC 3.1: first refresh at ~1 s, then no more often than every 5 s; the
                     // tick writes what arrived in between.
-                    if run.last_refresh.elapsed() < self.inner.opts.refresh_every {
+                    if !run.take_refresh(self.inner.opts.refresh_every) {
                         return;
                     }
-                    run.last_refresh = Instant::now();
                     Some((
                         log,
                         run.job.code.clone(),

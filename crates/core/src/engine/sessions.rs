@@ -38,7 +38,11 @@ pub struct NameHold {
 
 impl Drop for NameHold {
     fn drop(&mut self) {
-        let mut map = self.engine.claims().lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .engine
+            .claims()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(h) = map.get_mut(&self.key) {
             if h.instance == self.instance {
                 h.open = h.open.saturating_sub(1);

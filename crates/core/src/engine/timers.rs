@@ -6,7 +6,7 @@ use super::Engine;
 use crate::clock::now_hms;
 use crate::log::edit;
 use crate::log::Outcome;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Timed-out jobs remembered for late results.
 const LATE_JOBS_KEPT: usize = 200;
@@ -47,8 +47,7 @@ impl Engine {
                         );
                         st.late_order.push_back(run.job.id.clone());
                         timed_out.push((key.clone(), run));
-                    } else if run.last_refresh.elapsed() >= self.inner.opts.refresh_every {
-                        run.last_refresh = Instant::now();
+                    } else if run.take_refresh(self.inner.opts.refresh_every) {
                         refresh.push((
                             realm.log.clone(),
                             run.job.code.clone(),

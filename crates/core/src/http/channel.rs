@@ -40,7 +40,12 @@ pub enum Incoming {
 impl Session {
     /// Open a session for realm `name` as `instance`; refused while another live instance
     /// holds the name.
-    pub fn open(engine: &Engine, name: &str, url: &str, instance: &str) -> Result<Session, NameTaken> {
+    pub fn open(
+        engine: &Engine,
+        name: &str,
+        url: &str,
+        instance: &str,
+    ) -> Result<Session, NameTaken> {
         let hold = engine.hold_name(name, instance)?;
         Ok(Session {
             engine: engine.clone(),
@@ -93,7 +98,13 @@ fn job_frame(job: &JobHandout) -> String {
 type JobFuture = Pin<Box<dyn Future<Output = Option<JobHandout>> + Send>>;
 
 /// Serve one realm over an upgraded WebSocket until either side closes.
-pub async fn serve_socket(mut socket: WebSocket, engine: Engine, name: String, url: String, instance: String) {
+pub async fn serve_socket(
+    mut socket: WebSocket,
+    engine: Engine,
+    name: String,
+    url: String,
+    instance: String,
+) {
     let session = match Session::open(&engine, &name, &url, &instance) {
         Ok(s) => std::sync::Arc::new(s),
         Err(NameTaken) => {

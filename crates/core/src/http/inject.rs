@@ -160,13 +160,14 @@ impl ScriptPolicy {
                     .and_then(|n| n.strip_suffix('\''))
                     .filter(|n| {
                         !n.is_empty()
-                            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
+                            && n.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
                     })
                     .map(str::to_string)
             });
-            let hashed = lower
-                .iter()
-                .any(|s| s.starts_with("'sha256-") || s.starts_with("'sha384-") || s.starts_with("'sha512-"));
+            let hashed = lower.iter().any(|s| {
+                s.starts_with("'sha256-") || s.starts_with("'sha384-") || s.starts_with("'sha512-")
+            });
             if !has("'unsafe-inline'") || nonce.is_some() || hashed || has("'strict-dynamic'") {
                 out.inline_blocked = true;
             }
@@ -192,7 +193,12 @@ fn meta_policies(html: &str, lower: &str) -> Vec<String> {
             continue;
         }
         if let Some(content) = attribute(&html[i..end], &lower[i..end], "content") {
-            out.push(content.replace("&#39;", "'").replace("&apos;", "'").replace("&quot;", "\""));
+            out.push(
+                content
+                    .replace("&#39;", "'")
+                    .replace("&apos;", "'")
+                    .replace("&quot;", "\""),
+            );
         }
     }
     out
@@ -421,7 +427,10 @@ mod tests {
             out.contains("<script type=\"importmap\" data-daebug-importmap nonce=\"r4nd0m+/=\">"),
             "{out}"
         );
-        assert!(out.contains("<script data-daebug nonce=\"r4nd0m+/=\" src="), "{out}");
+        assert!(
+            out.contains("<script data-daebug nonce=\"r4nd0m+/=\" src="),
+            "{out}"
+        );
         let page = r#"<head><meta http-equiv="content-security-policy" content="script-src 'nonce-abc'"><script type="importmap" nonce="abc">{"imports":{}}</script></head>"#;
         let out = inject_html(page);
         assert_eq!(out.matches("importmap").count(), 1, "{out}");

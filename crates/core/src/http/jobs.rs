@@ -122,8 +122,7 @@ pub fn map_node_imports(code: &str) -> String {
         if before_ok {
             if let Some(args) = trimmed.strip_prefix('(') {
                 let args_trim = args.trim_start();
-                if let Some(quote) = args_trim.chars().next().filter(|q| *q == '\'' || *q == '"')
-                {
+                if let Some(quote) = args_trim.chars().next().filter(|q| *q == '\'' || *q == '"') {
                     let inner = &args_trim[1..];
                     for (spec, path) in SPECIFIERS {
                         if inner.starts_with(spec) && inner[spec.len()..].starts_with(quote) {
@@ -165,17 +164,22 @@ mod tests {
             parse_variant("mn-l3-10.js").map(|v| (v.module, v.map_node_imports, v.mode)),
             Some((true, true, Mode::LastExpression { from: 3, to: 10 }))
         );
-        for bad in ["x-e.js", "c-q.js", "c-l5-2.js", "c-l5.js", "c-e", "ce.js", "c-l-1-2.js"] {
+        for bad in [
+            "x-e.js",
+            "c-q.js",
+            "c-l5-2.js",
+            "c-l5.js",
+            "c-e",
+            "ce.js",
+            "c-l-1-2.js",
+        ] {
             assert_eq!(parse_variant(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn bodies_match_the_shim() {
-        assert_eq!(
-            body("1 + 1", Mode::Expression).unwrap(),
-            "return (1 + 1\n)"
-        );
+        assert_eq!(body("1 + 1", Mode::Expression).unwrap(), "return (1 + 1\n)");
         let code = "let x = 5; x * 2;";
         assert_eq!(
             body(code, Mode::LastExpression { from: 10, to: 16 }).unwrap(),
@@ -189,10 +193,7 @@ mod tests {
         );
         assert_eq!(body("x", Mode::LastExpression { from: 0, to: 9 }), None);
         // Offsets inside a surrogate pair are refused, not mangled.
-        assert_eq!(
-            body("'😀'", Mode::LastExpression { from: 2, to: 4 }),
-            None
-        );
+        assert_eq!(body("'😀'", Mode::LastExpression { from: 2, to: 4 }), None);
     }
 
     #[test]
