@@ -209,7 +209,7 @@ mod tests {
             "export default async function () {x\n}\n"
         );
         // Offsets refer to the code as sent, before node: imports are mapped.
-        let v = parse_variant("mn-l37-51.js").unwrap();
+        let v = parse_variant("mn-l38-50.js").unwrap();
         let code = "const a = await import('node:assert'); typeof a.ok";
         assert_eq!(
             script(code, &v).unwrap(),
