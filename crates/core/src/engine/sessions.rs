@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A long-polling instance keeps its name this long after its last poll ended (the gap between
-/// polls, while it posts a result).
+/// polls, while it posts a result). A WebSocket's hold ends when the socket closes.
 const HOLD_BETWEEN_POLLS: Duration = Duration::from_millis(2500);
 
 struct Holder {
@@ -34,6 +34,8 @@ pub struct NameHold {
     engine: Engine,
     key: String,
     instance: String,
+    /// Keep the name for [`HOLD_BETWEEN_POLLS`] after the last connection closes.
+    grace: bool,
 }
 
 impl Drop for NameHold {
@@ -43,10 +45,14 @@ impl Drop for NameHold {
             .claims()
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = map.get_mut(&self.key) {
-            if h.instance == self.instance {
-                h.open = h.open.saturating_sub(1);
-                h.last_seen = Instant::now();
+        let Some(h) = map.get_mut(&self.key) else {
+            return;
+        };
+        if h.instance == self.instance {
+            h.open = h.open.saturating_sub(1);
+            h.last_seen = Instant::now();
+            if h.open == 0 && !self.grace {
+                map.remove(&self.key);
             }
         }
     }
@@ -58,8 +64,14 @@ impl Engine {
     }
 
     /// Hold `name` for `instance` while the returned guard lives, unless another instance holds
-    /// it with a connection open (or had one a moment ago).
-    pub fn hold_name(&self, name: &str, instance: &str) -> Result<NameHold, NameTaken> {
+    /// it with a connection open (or, for long polls, had one a moment ago). `grace`: keep the
+    /// name a moment after the last connection closes (long polls come and go).
+    pub fn hold_name(
+        &self,
+        name: &str,
+        instance: &str,
+        grace: bool,
+    ) -> Result<NameHold, NameTaken> {
         let key = crate::names::sanitize(name);
         let mut map = self.claims().lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, h| h.open > 0 || h.last_seen.elapsed() < HOLD_BETWEEN_POLLS);
@@ -84,6 +96,7 @@ impl Engine {
             engine: self.clone(),
             key,
             instance: instance.to_string(),
+            grace,
         })
     }
 

@@ -46,7 +46,7 @@ impl Session {
         url: &str,
         instance: &str,
     ) -> Result<Session, NameTaken> {
-        let hold = engine.hold_name(name, instance)?;
+        let hold = engine.hold_name(name, instance, false)?;
         Ok(Session {
             engine: engine.clone(),
             name: name.to_string(),

@@ -131,7 +131,7 @@ async fn channel_poll(State(st): State<AppState>, uri: Uri) -> axum::response::R
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let _hold = match instance_param(&uri).map(|i| st.engine.hold_name(&name, &i)) {
+    let _hold = match instance_param(&uri).map(|i| st.engine.hold_name(&name, &i, true)) {
         Some(Err(_)) => return name_taken(&name),
         Some(Ok(hold)) => Some(hold),
         None => None,

@@ -1195,10 +1195,11 @@
 
   let refusals = 0;
   /** The server says a live realm holds our name. A reloaded page can get here before the
-   * server saw its old self go, so a kept name is retried for about a second first. */
+   * server saw its old self go (its socket closing, or up to 2.5 s after its last long poll),
+   * so a kept name is retried for about 3 s first. */
   async function nameRefused() {
     refusals++;
-    if (IS_WORKER || (NAME_INHERITED && refusals <= 3)) { await sleep(IS_WORKER ? 1000 : 350); return; }
+    if (IS_WORKER || (NAME_INHERITED && refusals <= 9)) { await sleep(IS_WORKER ? 1000 : 350); return; }
     const old = NAME;
     NAME = storeNewName();
     refusals = 0;
