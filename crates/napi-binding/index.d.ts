@@ -111,6 +111,12 @@ export interface ListenOptions {
    * server serves the pages (Vite), so realms reach the core without going through Node.
    */
   endpointsOnly?: boolean
+  /**
+   * PEM certificate chain and private key: serve HTTPS (as esbuild does with
+   * `certfile`/`keyfile`). Both or neither. Not in the WebAssembly build.
+   */
+  tlsCert?: string
+  tlsKey?: string
 }
 
 /**

@@ -5,6 +5,7 @@
  * esbuild, with the shim injected into every HTML page (see README.md for why).
  */
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { relative, resolve } from 'node:path';
 import { closeOnSignals } from '@daebug/native/host/signals';
@@ -48,8 +49,15 @@ export default function daebug(options) {
     if (instance) throw new Error(`${NAME}: serve() was already called for this plugin`);
     const { port, host, ...esbuildOptions } = serveOptions;
     validateOptions({ port, host }, NAME, ['port', 'host']);
-    if (esbuildOptions.keyfile || esbuildOptions.certfile) {
-      throw new TypeError(`${NAME}: keyfile/certfile (HTTPS) are not supported; Daebug serves plain HTTP on loopback`);
+    // HTTPS: Daebug's listener takes the certificate; esbuild stays plain HTTP behind it, on
+    // loopback only.
+    const { keyfile, certfile } = esbuildOptions;
+    delete esbuildOptions.keyfile;
+    delete esbuildOptions.certfile;
+    let tls;
+    if (keyfile || certfile) {
+      if (!keyfile || !certfile) throw new TypeError(`${NAME}: HTTPS needs both keyfile and certfile`);
+      tls = { tlsKey: readPem(resolve(workingDir, keyfile), 'keyfile'), tlsCert: readPem(resolve(workingDir, certfile), 'certfile') };
     }
     const root = resolve(workingDir, opts.root ?? '.');
     // Handlers first, so no signal can slip in between the registry's first write and them.
@@ -70,7 +78,7 @@ export default function daebug(options) {
     });
     try {
       const inner = await ctx.serve({ ...esbuildOptions, host: '127.0.0.1', port: await freePort() });
-      const info = await listenFirst(instance, port === undefined ? DEFAULT_PORTS : [port], host, `127.0.0.1:${inner.port}`);
+      const info = await listenFirst(instance, port === undefined ? DEFAULT_PORTS : [port], host, `127.0.0.1:${inner.port}`, tls);
       log(`[daebug] serving ${info.url} (esbuild behind it on 127.0.0.1:${inner.port}); registry ${instance.registryPath}`);
       return { host: info.host, hosts: [info.host], port: info.port, url: info.url, esbuild: inner };
     } catch (err) {
@@ -95,11 +103,19 @@ export default function daebug(options) {
 
 export { daebug };
 
-async function listenFirst(instance, ports, host, proxyTo) {
+function readPem(file, option) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TypeError(`${NAME}: cannot read ${option} ${file}: ${e.code ?? e.message}`);
+  }
+}
+
+async function listenFirst(instance, ports, host, proxyTo, tls) {
   let lastError;
   for (const port of ports) {
     try {
-      return await instance.listen({ port, host, proxyTo });
+      return await instance.listen({ port, host, proxyTo, ...tls });
     } catch (err) {
       lastError = err;
       if (!/in use/.test(String(err?.message))) break;

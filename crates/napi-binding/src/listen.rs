@@ -25,6 +25,10 @@ pub struct ListenOptions {
     /// Serve only the `/-daebug*` endpoints (404 for anything else): for a host whose own
     /// server serves the pages (Vite), so realms reach the core without going through Node.
     pub endpoints_only: Option<bool>,
+    /// PEM certificate chain and private key: serve HTTPS (as esbuild does with
+    /// `certfile`/`keyfile`). Both or neither. Not in the WebAssembly build.
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
 }
 
 #[napi(object)]
@@ -58,8 +62,9 @@ impl Listening {
 pub async fn start(
     engine: &Engine,
     allowed_hosts: &[String],
-    opts: ListenOptions,
+    mut opts: ListenOptions,
 ) -> Result<Listening> {
+    let tls = tls_acceptor(opts.tls_cert.take(), opts.tls_key.take())?;
     let host = opts.host.unwrap_or_else(|| "127.0.0.1".into());
     let listener = bind(engine, &host, opts.port).await?;
     let port = listener
@@ -89,7 +94,10 @@ pub async fn start(
         h => h.to_string(),
     };
     let info = ListenInfo {
-        url: format!("http://{display}:{port}/"),
+        url: format!(
+            "{}://{display}:{port}/",
+            if tls.is_some() { "https" } else { "http" }
+        ),
         host,
         port: port as u32,
     };
@@ -108,12 +116,42 @@ pub async fn start(
         };
         // Half-sent requests are timed out, as in the standalone server.
         let read_timeout = daebug_core::server::READ_TIMEOUT;
+        #[cfg(not(target_family = "wasm"))]
+        if let Some(acceptor) = tls {
+            daebug_core::http::proxy::serve_tls(listener, acceptor, app, read_timeout, shutdown)
+                .await;
+            return;
+        }
         if let Err(e) = daebug_core::server::serve_http(listener, app, read_timeout, shutdown).await
         {
             tracing::warn!("daebug listener error: {e}");
         }
     });
     Ok(Listening { info, stop, task })
+}
+
+#[cfg(not(target_family = "wasm"))]
+type Tls = daebug_core::http::proxy::TlsAcceptor;
+#[cfg(target_family = "wasm")]
+type Tls = ();
+
+fn tls_acceptor(cert: Option<String>, key: Option<String>) -> Result<Option<Tls>> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        #[cfg(not(target_family = "wasm"))]
+        (Some(cert), Some(key)) => {
+            daebug_core::http::proxy::tls_acceptor(cert.as_bytes(), key.as_bytes())
+                .map(Some)
+                .map_err(|e| Error::from_reason(format!("daebug: HTTPS: {e}")))
+        }
+        #[cfg(target_family = "wasm")]
+        (Some(_), Some(_)) => Err(Error::from_reason(
+            "daebug: HTTPS is not available in the WebAssembly build",
+        )),
+        _ => Err(Error::from_reason(
+            "daebug: listen() needs both tlsCert and tlsKey, or neither",
+        )),
+    }
 }
 
 async fn bind(engine: &Engine, host: &str, port: Option<u32>) -> Result<TcpListener> {

@@ -45,5 +45,6 @@ test('serve() checks its arguments before starting anything', async () => {
   await assert.rejects(p.serve({}), oneLine(/serve\(ctx, options\) expects the context from esbuild.context/));
   await assert.rejects(p.serve(ctx, { port: 70000 }), oneLine(/port must be an integer between 0 and 65535, got number 70000/));
   await assert.rejects(p.serve(ctx, { host: '' }), oneLine(/host must be a non-empty string/));
-  await assert.rejects(p.serve(ctx, { certfile: 'c.pem', keyfile: 'k.pem' }), oneLine(/HTTPS\) are not supported/));
+  await assert.rejects(p.serve(ctx, { keyfile: 'k.pem' }), oneLine(/HTTPS needs both keyfile and certfile/));
+  await assert.rejects(p.serve(ctx, { certfile: 'no-such-c.pem', keyfile: 'no-such-k.pem' }), oneLine(/cannot read keyfile \S*no-such-k\.pem: ENOENT/));
 });

@@ -5,6 +5,10 @@
 //! Bodies stream both ways (so server-sent events such as esbuild's live reload pass through);
 //! only HTML is buffered, by the injection layer. Upgrades (WebSocket) are forwarded: when the
 //! upstream answers `101`, the two upgraded connections are joined byte for byte.
+//!
+//! HTTPS (native builds): when the proxied server would have been served with a certificate
+//! (esbuild's `keyfile`/`certfile`), the front proxy listens with that certificate instead
+//! ([`tls_acceptor`], [`serve_tls`]) and the upstream stays plain HTTP on loopback.
 
 use super::security::{text_response, AllowedHosts, HostCheckLayer};
 use super::DaebugLayer;
@@ -189,6 +193,102 @@ pub fn front(engine: Engine, allowed: AllowedHosts, target: impl Into<String>) -
         .layer(DaebugLayer::new(engine, allowed))
         .service(Proxy::new(target));
     Router::new().fallback_service(svc)
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub use tokio_rustls::TlsAcceptor;
+
+/// A TLS acceptor from PEM text: the certificate chain and its private key (PKCS#8, PKCS#1 or
+/// SEC1). Errors are one line naming the file's role.
+#[cfg(not(target_family = "wasm"))]
+pub fn tls_acceptor(cert_pem: &[u8], key_pem: &[u8]) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the certificate file is not PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("the certificate file holds no certificate".into());
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| format!("the key file holds no usable private key: {e}"))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("the certificate and key do not fit together: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
+/// [`crate::server::serve_http`] over TLS: every accepted connection gets a handshake (bounded
+/// by `read_timeout`), then HTTP/1.1 with upgrades and the same header/body read timeouts.
+/// Returns once `shutdown` resolved and open connections finished.
+#[cfg(not(target_family = "wasm"))]
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    app: Router,
+    read_timeout: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::TokioTimer;
+    use tower::ServiceExt;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::debug!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, app, mut stop) = (acceptor.clone(), app.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => return tracing::debug!("TLS handshake failed: {e}"),
+                Err(_) => return tracing::debug!("TLS handshake timed out"),
+            };
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let req = req.map(|body| {
+                    Body::new(tower_http::timeout::TimeoutBody::new(read_timeout, body))
+                });
+                app.clone().oneshot(req)
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(read_timeout);
+            let conn = builder
+                .serve_connection(TokioIo::new(tls), service)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                res = conn.as_mut() => {
+                    if let Err(e) = res { tracing::trace!("connection ended: {e}") }
+                    return;
+                }
+                _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
+            }
+            if let Err(e) = conn.await {
+                tracing::trace!("connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(stop_rx);
+    stop_tx.closed().await;
 }
 
 #[cfg(test)]
