@@ -21,12 +21,12 @@ import { countFiles, filesMentioning, installFixture, nodeBinary22, runBin, runT
 const HOST = '127.0.0.1';
 const viteArgs = (port) => ['--port', String(port), '--strictPort', '--host', HOST];
 const CASES = [
-  { name: 'vite5', bin: 'vite', dev: viteArgs, build: ['build'], out: 'dist', css: 'src/style.css', types: true },
+  { name: 'vite5', bin: 'vite', dev: viteArgs, build: ['build'], out: 'dist', css: 'src/style.css', types: true, stop: { signal: 'SIGINT', group: true } },
   { name: 'vite6', bin: 'vite', dev: viteArgs, build: ['build'], out: 'dist', css: 'src/style.css' },
   { name: 'vite7', bin: 'vite', dev: viteArgs, build: ['build'], out: 'dist', css: 'src/style.css' },
   { name: 'vite8', bin: 'vite', dev: viteArgs, build: ['build'], out: 'dist', css: 'src/style.css', types: true },
-  { name: 'sveltekit', bin: 'vite', dev: (p) => ['dev', ...viteArgs(p)], build: ['build'], out: '.svelte-kit/output', css: 'src/style.css' },
-  { name: 'astro', node22: true, bin: 'astro', dev: (p) => ['dev', '--port', String(p), '--host', HOST], build: ['build'], out: 'dist', css: 'src/style.css' },
+  { name: 'sveltekit', bin: 'vite', dev: (p) => ['dev', ...viteArgs(p)], build: ['build'], out: '.svelte-kit/output', css: 'src/style.css', stop: { signal: 'SIGINT', group: true } },
+  { name: 'astro', node22: true, bin: 'astro', dev: (p) => ['dev', '--port', String(p), '--host', HOST], build: ['build'], out: 'dist', css: 'src/style.css', stop: { signal: 'SIGINT', group: true } },
   { name: 'react-router', bin: 'react-router', dev: (p) => ['dev', ...viteArgs(p)], build: ['build'], out: 'build', css: 'app/style.css', stop: { signal: 'SIGINT', group: true } },
   { name: 'nuxt', node22: true, bin: 'nuxt', dev: (p) => ['dev', '--port', String(p), '--host', HOST], build: ['build'], out: '.output', css: 'app/assets/style.css', stop: { signal: 'SIGTERM', group: false }, viteRoot: 'app' },
 ];
