@@ -154,7 +154,10 @@ async fn malformed_payloads_get_400_and_change_nothing() {
     assert_eq!(s.get("/-daebug-channel").await.status, 400);
     // Far past the 4 MiB limit and the socket buffers: the server answers 413 and closes while
     // the client is still writing, every time (the client must still read the answer).
-    let big = format!(r#"{{"ok":true,"value":"{}"}}"#, "x".repeat(32 * 1024 * 1024));
+    let big = format!(
+        r#"{{"ok":true,"value":"{}"}}"#,
+        "x".repeat(32 * 1024 * 1024)
+    );
     assert_eq!(s.post(REALM, &big).await.status, 413);
     let long_query = format!("/-daebug-channel?name=a&url={}", "x".repeat(20_000));
     assert_eq!(s.get(&long_query).await.status, 414);
