@@ -138,11 +138,11 @@ export default function daebug(options) {
     },
     resolveId(id, _importer, opts) {
       // The app's own modules (in-page tests) get Daebug's node:test and node:assert.
-      if (!opts?.ssr && Object.hasOwn(NODE_MODULES, id)) return { id: NODE_MODULES[id], external: true };
+      if (!process.env.VITEST && !opts?.ssr && Object.hasOwn(NODE_MODULES, id)) return { id: NODE_MODULES[id], external: true };
       return null;
     },
     transform(code, id, opts) {
-      if (opts?.ssr || !/\/vite\/dist\/client\/client\.mjs(\?|$)/.test(id.replace(/\\/g, '/'))) return null;
+      if (process.env.VITEST || opts?.ssr || !/\/vite\/dist\/client\/client\.mjs(\?|$)/.test(id.replace(/\\/g, '/'))) return null;
       pageServed();
       return { code: code + clientFallback(held?.directPort), map: null };
     },
