@@ -67,7 +67,8 @@ export default function daebug(options) {
       root,
       timeout: opts.timeout,
       allowedHosts: opts.allowedHosts,
-      commandName: `node ${relative(process.cwd(), process.argv[1] ?? 'build.js') || '.'}`,
+      // The command that started this process, with its arguments, as the way to start again.
+      commandName: ['node', relative(process.cwd(), process.argv[1] ?? 'build.js') || '.', ...process.argv.slice(2)].map(quote).join(' '),
     });
     instance.onNotice((n) => {
       log(`[daebug] ${n.text}`);
@@ -102,6 +103,10 @@ export default function daebug(options) {
 }
 
 export { daebug };
+
+function quote(arg) {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${String(arg).replace(/'/g, `'\\''`)}'`;
+}
 
 function readPem(file, option) {
   try {
