@@ -1,9 +1,11 @@
 //! The `daebug` command line (SPEC 7), shared by the Rust binary and the npm package: flags,
 //! one-line errors, exit codes.
 
+#[cfg(feature = "native")]
 use crate::server::{self, ServerOptions};
 use clap::Parser;
 use std::path::PathBuf;
+#[cfg(feature = "native")]
 use std::time::Duration;
 
 /// Run JavaScript in live pages by editing Markdown files.
@@ -56,6 +58,7 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
 }
 
 /// Parse `args` (program name first) and run. Returns the process exit code.
+#[cfg(feature = "native")]
 pub fn main(args: Vec<String>, command_name: &str) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -130,7 +133,7 @@ pub fn main(args: Vec<String>, command_name: &str) -> i32 {
 }
 
 /// clap's message on one line, without its `error:` prefix, usage and tips.
-fn one_line(msg: &str) -> String {
+pub fn one_line(msg: &str) -> String {
     msg.lines()
         .skip_while(|l| l.trim().is_empty())
         .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
@@ -143,7 +146,7 @@ fn one_line(msg: &str) -> String {
 }
 
 /// `DAEBUG_LOG=debug` shows internal detail; users see warnings only.
-fn init_tracing() {
+pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DAEBUG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()

@@ -1,6 +1,7 @@
 //! The standalone server: choosing and binding the port (taking over from a Daebug server for
 //! the same root), serving the root through [`crate::http::standalone`], and stopping cleanly
 //! on `%%SHUTDOWN%%`, Ctrl-C or SIGTERM.
+#![cfg(feature = "native")]
 
 use crate::engine::{Engine, Notice, Options};
 use crate::http::security::AllowedHosts;

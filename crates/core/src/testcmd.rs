@@ -3,6 +3,7 @@
 //! for a page realm (launching headless Chromium on the root's page if none connects), appends
 //! the run as an ordinary request to the realm's log, and reads the summary back from the reply.
 //! Everything goes through the files and HTTP, exactly as an agent would.
+#![cfg(feature = "native")]
 
 use crate::registry;
 use crate::server::{self, ServerOptions};

@@ -2,9 +2,17 @@
 //! class holds an [`Engine`] and forwards to the core's routes ([`daebug_core::http::handle`]),
 //! HTML injection, listeners ([`listen`]) and CLI ([`cli`]); [`convert`] moves requests and
 //! responses across the boundary and [`notices`] delivers engine notices to a JS callback.
+//!
+//! Without the `native` feature (the `wasm32-wasip1-threads` build) there is no listener and
+//! no CLI thread: the Node host in `host/wasi.cjs` listens with `node:http`, calls
+//! [`Daebug::handle_site`] for every request, feeds `fs.watch` events to
+//! [`Daebug::path_changed`], and runs the command line from [`host::prepare_cli`].
 
+#[cfg(feature = "native")]
 mod cli;
 mod convert;
+mod host;
+#[cfg(feature = "native")]
 mod listen;
 mod notices;
 
@@ -21,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+#[cfg(feature = "native")]
 pub use cli::run_cli;
 
 /// What a `Daebug` instance needs.
@@ -41,11 +50,16 @@ pub struct DaebugOptions {
 pub struct Daebug {
     engine: Engine,
     router: axum::Router,
+    /// The standalone service (static files, injection, routes), for hosts that listen themselves.
+    site: axum::Router,
     allowed: AllowedHosts,
+    #[cfg_attr(not(feature = "native"), allow(dead_code))]
     allowed_list: Vec<String>,
     notices: NoticeSlot,
     closing: Arc<AtomicBool>,
+    stop_asked: Arc<AtomicBool>,
     pending: Arc<Mutex<HashMap<u32, oneshot::Sender<()>>>>,
+    #[cfg(feature = "native")]
     listener: Mutex<Option<listen::Listening>>,
 }
 
@@ -79,14 +93,25 @@ impl Daebug {
             .map_err(|e| Error::from_reason(format!("daebug: {e}")))?;
         let closing = Arc::new(AtomicBool::new(false));
         notices.forward_shutdown_request(&engine, closing.clone());
+        let stop_asked = Arc::new(AtomicBool::new(false));
+        {
+            let (engine, flag) = (engine.clone(), stop_asked.clone());
+            napi::bindgen_prelude::spawn(async move {
+                engine.shutdown_requested().await;
+                flag.store(true, Ordering::SeqCst);
+            });
+        }
         Ok(Daebug {
             router: routes::router(engine.clone(), allowed.clone()),
+            site: daebug_core::http::standalone(engine.clone(), allowed.clone()),
             engine,
             allowed,
             allowed_list,
             notices,
             closing,
+            stop_asked,
             pending: Default::default(),
+            #[cfg(feature = "native")]
             listener: Mutex::new(None),
         })
     }
@@ -107,6 +132,45 @@ impl Daebug {
     /// event loop. A request given an `id` can be abandoned with `cancel(id)`.
     #[napi]
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse> {
+        self.handle_with(&self.router, request).await
+    }
+
+    /// Handle any request as the standalone server does: `/-daebug*` to the engine, everything
+    /// else from the root as static files with the shim injected into HTML. For a host that
+    /// listens itself (`npx daebug` on the WASI build). Cancellable like `handle`.
+    #[napi]
+    pub async fn handle_site(&self, request: HttpRequest) -> Result<HttpResponse> {
+        self.handle_with(&self.site, request).await
+    }
+
+    /// A file under the root changed (for a host that watches files for the engine, as on the
+    /// WASI build); paths other than `daebug.md`, `daebug/` and its logs are ignored.
+    #[napi]
+    pub fn path_changed(&self, path: String) {
+        self.engine.path_changed(std::path::PathBuf::from(path));
+    }
+
+    /// Whether a `Host` header value names this server (loopback or an allowed host): for a
+    /// host that forwards non-Daebug requests itself (the esbuild front proxy on WASI).
+    #[napi]
+    pub fn allows_host(&self, host: Option<String>) -> bool {
+        self.allowed.allows_host_header(host.as_deref())
+    }
+
+    /// Whether an agent wrote `%%SHUTDOWN%%` (for a host that polls instead of taking the
+    /// `shutdown-requested` notice, which belongs to the callback of `onNotice`).
+    #[napi(getter)]
+    pub fn is_shutdown_requested(&self) -> bool {
+        self.stop_asked.load(Ordering::SeqCst)
+    }
+}
+
+impl Daebug {
+    async fn handle_with(
+        &self,
+        router: &axum::Router,
+        request: HttpRequest,
+    ) -> Result<HttpResponse> {
         let id = request.id;
         let req = convert::to_http(request)?;
         if !self.allowed.allows_host_of(req.headers()) {
@@ -116,7 +180,7 @@ impl Daebug {
             );
             return convert::from_http(refused).await;
         }
-        let work = daebug_core::http::handle(&self.router, req);
+        let work = daebug_core::http::handle(router, req);
         let res = match id {
             None => work.await,
             Some(id) => {
@@ -141,7 +205,10 @@ impl Daebug {
         };
         convert::from_http(res).await
     }
+}
 
+#[napi]
+impl Daebug {
     /// Abandon the request started with this `id` (its client went away): a long poll stops
     /// waiting, so no job is handed to a closed connection.
     #[napi]
@@ -156,6 +223,46 @@ impl Daebug {
         }
     }
 
+    /// Call `callback(notice)` for each realm that connects, job that finishes, diagnostic
+    /// written, and once when an agent asks to stop (`kind: "shutdown-requested"`). Replaces
+    /// any earlier callback; does not keep Node alive.
+    #[napi(ts_args_type = "callback: (notice: Notice) => void")]
+    pub fn on_notice(&self, callback: NoticeCallback) {
+        self.notices.set(Some(callback));
+    }
+
+    /// Stop at once, synchronously (for signal handlers, where nothing async runs anymore):
+    /// wake every long poll, stop the watcher, rewrite the registry as shut down, and tell a
+    /// listener to stop without waiting for it. Idempotent.
+    #[napi]
+    pub fn close_now(&self) {
+        #[cfg(feature = "native")]
+        if let Some(l) = self.begin_close() {
+            l.stop_now();
+        }
+        #[cfg(not(feature = "native"))]
+        self.begin_close();
+        self.notices.set(None);
+    }
+
+    /// Stop: the listener (if any), every long poll, the watcher; rewrite the registry as
+    /// shut down. Idempotent.
+    #[napi]
+    pub async fn close(&self) -> Result<()> {
+        #[cfg(feature = "native")]
+        if let Some(l) = self.begin_close() {
+            l.stop().await;
+        }
+        #[cfg(not(feature = "native"))]
+        self.begin_close();
+        self.notices.set(None);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "native")]
+#[napi]
+impl Daebug {
     /// Run a listener of our own: serve `root` as static files, or be a front proxy to
     /// `proxyTo` (another local server); either way with `/-daebug*` and injection.
     #[napi]
@@ -186,36 +293,6 @@ impl Daebug {
         *self.listener.lock().unwrap_or_else(|e| e.into_inner()) = Some(listening);
         Ok(info)
     }
-
-    /// Call `callback(notice)` for each realm that connects, job that finishes, diagnostic
-    /// written, and once when an agent asks to stop (`kind: "shutdown-requested"`). Replaces
-    /// any earlier callback; does not keep Node alive.
-    #[napi(ts_args_type = "callback: (notice: Notice) => void")]
-    pub fn on_notice(&self, callback: NoticeCallback) {
-        self.notices.set(Some(callback));
-    }
-
-    /// Stop at once, synchronously (for signal handlers, where nothing async runs anymore):
-    /// wake every long poll, stop the watcher, rewrite the registry as shut down, and tell a
-    /// listener to stop without waiting for it. Idempotent.
-    #[napi]
-    pub fn close_now(&self) {
-        if let Some(l) = self.begin_close() {
-            l.stop_now();
-        }
-        self.notices.set(None);
-    }
-
-    /// Stop: the listener (if any), every long poll, the watcher; rewrite the registry as
-    /// shut down. Idempotent.
-    #[napi]
-    pub async fn close(&self) -> Result<()> {
-        if let Some(l) = self.begin_close() {
-            l.stop().await;
-        }
-        self.notices.set(None);
-        Ok(())
-    }
 }
 
 /// Insert the shim and Daebug's import map entries into an HTML page (merging into the page's
@@ -232,6 +309,7 @@ pub fn inject_html(html: String, direct_port: Option<u32>) -> String {
 impl Daebug {
     /// The shared first half of `close` and `closeNow`: mark closing, close the engine (long
     /// polls woken, watcher stopped, registry rewritten), and hand back the listener to stop.
+    #[cfg(feature = "native")]
     fn begin_close(&self) -> Option<listen::Listening> {
         self.closing.store(true, Ordering::SeqCst);
         let listening = self
@@ -241,5 +319,11 @@ impl Daebug {
             .take();
         self.engine.close();
         listening
+    }
+
+    #[cfg(not(feature = "native"))]
+    fn begin_close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.engine.close();
     }
 }

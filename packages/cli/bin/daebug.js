@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 /** The `daebug` command (`npx daebug`): runs the core's CLI and exits with its code. */
-import { run } from '../index.js';
+
+// Loaded dynamically so that a platform with no usable build of the core gets the one-line
+// reason from @daebug/native (what is missing, how to install it) instead of a stack trace.
+let run;
+try {
+  ({ run } = await import('../index.js'));
+} catch (err) {
+  const msg = String(err?.message ?? err);
+  console.error(msg.startsWith('daebug:') ? msg : `daebug: ${msg}`);
+  process.exit(1);
+}
 
 // The core stops gracefully on Ctrl-C and SIGTERM. Listening here first makes Node hand these
 // signals to its event loop instead of its default handler, which re-raises them and, chained

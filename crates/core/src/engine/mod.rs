@@ -203,6 +203,14 @@ impl Engine {
         &self.inner.root
     }
 
+    /// A file under the root changed, as seen by a host that watches for the engine (the WASI
+    /// build has no watcher of its own). Irrelevant paths are ignored.
+    pub fn path_changed(&self, path: PathBuf) {
+        if crate::watcher::is_relevant(&self.inner.root, &path) {
+            let _ = self.inner.sync_tx.send(path);
+        }
+    }
+
     pub fn registry_path(&self) -> &Path {
         &self.inner.registry_path
     }

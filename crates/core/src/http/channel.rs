@@ -12,6 +12,9 @@
 //! `{"type":"job","id":…,"code":…}`. Realm → server: `{"type":"ready"}` when free for the next
 //! job; any SPEC 5 channel payload is accepted too (the shim posts results over HTTP, whose
 //! delivery is acknowledged).
+// The WebSocket needs axum's `ws` (tokio networking), which only native builds have; the WASI
+// host has no upgrades and its realms use long polls.
+#![cfg(feature = "native")]
 
 use crate::engine::{Engine, JobHandout, NameHold, NameTaken};
 use crate::wire::parse_message;

@@ -9,6 +9,7 @@
 //! HTTPS (native builds): when the proxied server would have been served with a certificate
 //! (esbuild's `keyfile`/`certfile`), the front proxy listens with that certificate instead
 //! ([`tls_acceptor`], [`serve_tls`]) and the upstream stays plain HTTP on loopback.
+#![cfg(feature = "native")]
 
 use super::security::{text_response, AllowedHosts, HostCheckLayer};
 use super::DaebugLayer;

@@ -8,6 +8,7 @@ use crate::assets;
 use crate::engine::Engine;
 use crate::wire::parse_message;
 use axum::body::{Body, Bytes};
+#[cfg(feature = "native")]
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::middleware::{self, Next};
@@ -31,9 +32,11 @@ struct AppState {
 /// Every `/-daebug*` route, with its cross-site and size guards.
 pub fn router(engine: Engine, allowed: AllowedHosts) -> Router {
     let state = AppState { engine, allowed };
-    Router::new()
-        .route("/-daebug-channel", get(channel_poll).post(channel_post))
-        .route("/-daebug-ws", get(channel_socket))
+    let router = Router::new().route("/-daebug-channel", get(channel_poll).post(channel_post));
+    // WebSockets need a native listener; the WASI host has no upgrades (realms use long polls).
+    #[cfg(feature = "native")]
+    let router = router.route("/-daebug-ws", get(channel_socket));
+    router
         .route("/-daebug-job/{id}/{variant}", get(job_script))
         .route("/-daebug-discover-tests", post(discover_tests))
         .route("/-daebug-test-progress", post(test_progress))
@@ -181,6 +184,7 @@ async fn channel_post(
 }
 
 /// `GET /-daebug-ws`: the realm's channel as a WebSocket (see [`super::channel`]).
+#[cfg(feature = "native")]
 async fn channel_socket(
     State(st): State<AppState>,
     uri: Uri,

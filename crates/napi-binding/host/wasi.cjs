@@ -1,0 +1,345 @@
+/**
+ * The Node host around the WebAssembly (WASI) build of the core. WASI gives the core no sockets,
+ * no file-change events and no threads of its own for a CLI, so this file supplies exactly
+ * those, with the same JS API as the native binding:
+ *
+ * - `Daebug#listen(options)`: a node:http server. Every request goes to the core — `handleSite`
+ *   (static files, injection, `/-daebug*`) for the standalone server, `handle` for
+ *   `endpointsOnly` — except, with `proxyTo`, non-Daebug requests, which are forwarded to the
+ *   other server after the core's host check, their HTML passed through the core's `injectHtml`.
+ * - file watching: `fs.watch` on the root and `daebug/`, each path handed to `pathChanged`
+ *   (the core decides what is relevant and what it means).
+ * - `runCli(argv)`: flags parsed and checked by the core (`prepareCli`), then `listen`, the
+ *   banner, notices, Ctrl-C/SIGTERM and `%%SHUTDOWN%%` as the native CLI handles them.
+ *
+ * No protocol logic lives here: requests, logs, registry and security are the core's.
+ */
+'use strict';
+
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+
+/** Bodies larger than this are refused before they reach the core (its own limit is 4 MiB). */
+const MAX_BODY = 8 * 1024 * 1024;
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/**
+ * @param {any} binding  the WASI binding as napi-rs loaded it
+ * @returns {any} the same API as the native binding
+ */
+function hostWasi(binding) {
+  const Base = binding.Daebug;
+  /** Per instance: its watchers and its server, if listening. */
+  const hosts = new WeakMap();
+
+  function Daebug(options) {
+    if (!new.target) throw new TypeError("Class constructor Daebug cannot be invoked without 'new'");
+    const d = new Base(options);
+    hosts.set(d, { watch: watchRoot(d), server: null, sockets: new Set() });
+    return d;
+  }
+  Daebug.prototype = Base.prototype;
+  Object.defineProperty(Daebug, 'name', { value: 'Daebug' });
+
+  const baseClose = Base.prototype.close;
+  const baseCloseNow = Base.prototype.closeNow;
+  Base.prototype.closeNow = function closeNow() {
+    baseCloseNow.call(this);
+    stopHost(hosts.get(this), false);
+  };
+  Base.prototype.close = async function close() {
+    await baseClose.call(this);
+    await stopHost(hosts.get(this), true);
+  };
+  Base.prototype.listen = function listen(options) {
+    return listenWith(binding, this, hosts.get(this), options ?? {});
+  };
+
+  const api = Object.create(null);
+  for (const key of Object.keys(binding)) api[key] = binding[key];
+  api.Daebug = Daebug;
+  api.runCli = (argv) => runCli(api, argv);
+  api.__napiBindingTarget = binding.__napiBindingTarget;
+  return api;
+}
+
+// ----- file watching ----------------------------------------------------------------------
+
+function watchRoot(d) {
+  const root = d.root;
+  const logDir = path.join(root, 'daebug');
+  const st = { closed: false, rootWatcher: null, logWatcher: null };
+  const watchLogs = () => {
+    if (st.closed) return;
+    let w;
+    try {
+      w = fs.watch(logDir, { persistent: false }, (_event, name) => {
+        d.pathChanged(name ? path.join(logDir, String(name)) : logDir);
+      });
+    } catch {
+      return; // not there yet: the root watcher sees it appear
+    }
+    w.on('error', () => {
+      w.close();
+      if (st.logWatcher === w) st.logWatcher = null;
+    });
+    st.logWatcher?.close();
+    st.logWatcher = w;
+  };
+  try {
+    st.rootWatcher = fs.watch(root, { persistent: false }, (_event, name) => {
+      const p = name ? path.join(root, String(name)) : logDir;
+      if (p === logDir) watchLogs();
+      d.pathChanged(p);
+    });
+    st.rootWatcher.on('error', () => {});
+  } catch (e) {
+    throw new Error(`daebug: cannot watch ${root}: ${e.message}`);
+  }
+  watchLogs();
+  return st;
+}
+
+// ----- listening ----------------------------------------------------------------------------
+
+async function listenWith(binding, d, st, options) {
+  if (!st) throw new Error('daebug: this instance is closed');
+  if (st.server) throw new Error('daebug: already listening; close() first');
+  const { port, host = '127.0.0.1', proxyTo, endpointsOnly } = options;
+  if (proxyTo != null && endpointsOnly) throw new Error('daebug: listen() takes proxyTo or endpointsOnly, not both');
+  const target = proxyTo != null ? parseTarget(proxyTo) : null;
+  const mode = target ? 'proxy' : endpointsOnly ? 'endpoints' : 'site';
+  let ports;
+  if (port != null) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`daebug: port ${port} is out of range`);
+    ports = [port];
+  } else {
+    ports = binding.candidatePorts(path.basename(d.root));
+  }
+  let nextId = 1;
+  const server = http.createServer({ noDelay: true }, (req, res) => {
+    nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
+    serveOne(binding, d, mode, target, nextId, req, res).catch((e) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`Daebug failed to answer: ${e.message}\n`);
+      } else res.destroy();
+    });
+  });
+  server.on('connection', (s) => {
+    st.sockets.add(s);
+    s.on('close', () => st.sockets.delete(s));
+  });
+  let bound;
+  for (const p of ports) {
+    try {
+      await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(p, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      bound = server.address().port;
+      break;
+    } catch (e) {
+      if (e.code === 'EADDRINUSE') continue;
+      throw new Error(`daebug: cannot listen on ${host}:${p}: ${e.message}`);
+    }
+  }
+  if (bound === undefined) {
+    throw new Error(
+      port != null
+        ? `daebug: port ${port} is in use by another program; choose another port`
+        : "daebug: no free port among the ones derived from the root's name; pass a port",
+    );
+  }
+  st.server = server;
+  // As the native listener does: an agent's %%SHUTDOWN%% stops the engine and the listener.
+  st.shutdownTimer = setInterval(() => {
+    if (d.isShutdownRequested) {
+      clearInterval(st.shutdownTimer);
+      d.close().catch(() => {});
+    }
+  }, 100);
+  st.shutdownTimer.unref();
+  const display = ['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::'].includes(host)
+    ? 'localhost'
+    : host.includes(':') ? `[${host}]` : host;
+  return { host, port: bound, url: `http://${display}:${bound}/` };
+}
+
+async function serveOne(binding, d, mode, target, id, req, res) {
+  const url = req.url ?? '/';
+  const ours = url.startsWith('/-daebug');
+  if (mode === 'proxy' && !ours) return forward(binding, d, target, req, res);
+  if (mode === 'endpoints' && !ours) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Not found\n');
+    return;
+  }
+  const body = await readBody(req);
+  if (body === null) {
+    res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+    res.end('Daebug refused this request: body too large.\n');
+    return;
+  }
+  const onClose = () => {
+    if (!res.writableFinished) d.cancel(id);
+  };
+  res.on('close', onClose);
+  const request = { id, method: req.method ?? 'GET', url, headers: req.headers, body };
+  const answer = mode === 'site' ? await d.handleSite(request) : await d.handle(request);
+  res.off('close', onClose);
+  if (res.destroyed) return;
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function forward(binding, d, target, req, res) {
+  if (!d.allowsHost(req.headers.host)) {
+    res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Daebug refused this request: unexpected Host header.\n');
+    return;
+  }
+  const [hostname, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const headers = { ...req.headers };
+  for (const h of HOP_BY_HOP) delete headers[h];
+  // HTML must come back uncompressed to be injected.
+  delete headers['accept-encoding'];
+  const up = http.request({ hostname, port, method: req.method, path: req.url, headers }, (ur) => {
+    const h = { ...ur.headers };
+    for (const name of HOP_BY_HOP) delete h[name];
+    const html = /^text\/html/i.test(String(ur.headers['content-type'] ?? '')) && !ur.headers['content-encoding'];
+    if (!html || req.method === 'HEAD') {
+      res.writeHead(ur.statusCode ?? 502, h);
+      ur.pipe(res);
+      return;
+    }
+    const chunks = [];
+    ur.on('data', (c) => chunks.push(c));
+    ur.on('end', () => {
+      const page = Buffer.from(binding.injectHtml(Buffer.concat(chunks).toString('utf8')), 'utf8');
+      delete h.etag;
+      h['content-length'] = String(page.length);
+      res.writeHead(ur.statusCode ?? 200, h);
+      res.end(page);
+    });
+    ur.on('error', () => res.destroy());
+  });
+  up.on('error', (e) => {
+    if (!res.headersSent) {
+      res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`Daebug could not reach the server at http://${target}/ (${e.message}).\n`);
+    } else res.destroy();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) up.destroy();
+  });
+  req.pipe(up);
+}
+
+/** `http://127.0.0.1:8001/` or `127.0.0.1:8001` → `127.0.0.1:8001`, as the native listener. */
+function parseTarget(target) {
+  const t = String(target).trim().replace(/^http:\/\//, '').replace(/\/+$/, '');
+  const i = t.lastIndexOf(':');
+  const p = Number(t.slice(i + 1));
+  if (i > 0 && !t.includes('/') && Number.isInteger(p) && p > 0 && p < 65536) return t;
+  throw new Error(`daebug: proxyTo must look like 127.0.0.1:8001 (http only), got ${JSON.stringify(target)}`);
+}
+
+async function stopHost(st, graceful) {
+  if (!st) return;
+  if (st.watch && !st.watch.closed) {
+    st.watch.closed = true;
+    st.watch.rootWatcher?.close();
+    st.watch.logWatcher?.close();
+  }
+  clearInterval(st.shutdownTimer);
+  const server = st.server;
+  st.server = null;
+  if (!server) return;
+  const closed = new Promise((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections?.();
+  if (!graceful) {
+    // As the native closeNow: stop accepting; open requests end in the background.
+    setTimeout(() => server.closeAllConnections?.(), 3000).unref();
+    return;
+  }
+  // As the native close: give open requests up to 3 s, then drop them.
+  const timer = setTimeout(() => server.closeAllConnections?.(), 3000);
+  await closed;
+  clearTimeout(timer);
+}
+
+// ----- the command line ---------------------------------------------------------------------
+
+async function runCli(api, argv) {
+  const plan = api.prepareCli(argv, 'npx daebug');
+  if (plan.exit != null) {
+    if (plan.stdout) process.stdout.write(plan.stdout);
+    if (plan.stderr) process.stderr.write(plan.stderr);
+    return plan.exit;
+  }
+  const d = new api.Daebug({
+    root: plan.root,
+    timeout: plan.timeout,
+    allowedHosts: plan.allowedHosts,
+    commandName: plan.restartCommand,
+  });
+  let info;
+  try {
+    info = await d.listen({ port: plan.explicitPort ? plan.ports[0] : undefined, host: plan.host });
+  } catch (e) {
+    d.closeNow();
+    const msg = String(e.message).replace(/^daebug: /, '')
+      .replace('choose another port', 'pass a different --port')
+      .replace("no free port among the ones derived from the root's name; pass a port", `no free port: tried ${plan.ports.join(', ')} (all in use); pass --port N`);
+    process.stderr.write(`daebug: ${msg}\n`);
+    return 1;
+  }
+  process.stdout.write(api.cliBanner(d.root, info.url, d.registryPath));
+  d.onNotice((n) => {
+    if (n.kind !== 'shutdown-requested') process.stdout.write(`  ${n.text}\n`);
+  });
+  let cleanup = () => {};
+  const reason = await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (d.isShutdownRequested) resolve('Stopping: %%SHUTDOWN%% found in daebug.md.');
+    }, 100);
+    const onInt = () => resolve('\nStopping (Ctrl-C).');
+    const onTerm = () => resolve('Stopping (SIGTERM).');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    cleanup = () => {
+      clearInterval(timer);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    };
+  });
+  cleanup();
+  process.stdout.write(`${reason}\n`);
+  await d.close();
+  process.stdout.write(`Daebug stopped; ${d.registryPath} says so.\n`);
+  return 0;
+}
+
+module.exports = { hostWasi, parseTarget };

@@ -1,0 +1,159 @@
+//! What a Node host needs when it listens itself (the WASI build, where the core cannot open
+//! sockets or start threads of its own for a CLI): the command line parsed and checked by the
+//! core's own [`daebug_core::cli::Cli`] ([`prepare_cli`]), the root-derived port candidates
+//! ([`candidate_ports`]) and the banner ([`cli_banner`]). The host's side is `host/wasi.cjs`.
+
+use clap::Parser;
+use daebug_core::cli::{one_line, Cli};
+use napi_derive::napi;
+
+/// What `daebug <argv>` should do, decided by the core.
+#[napi(object)]
+pub struct CliPlan {
+    /// Set when there is nothing to serve (help, version, a bad flag): exit with this code after
+    /// printing `stdout` / `stderr`.
+    pub exit: Option<i32>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    /// The root, canonicalized.
+    pub root: String,
+    pub host: String,
+    /// Ports to try in order (one when `--port` or `PORT` gave it).
+    pub ports: Vec<u32>,
+    pub explicit_port: bool,
+    pub timeout: f64,
+    pub allowed_hosts: Vec<String>,
+    /// The command that starts this server again (written into the shut-down registry).
+    pub restart_command: String,
+}
+
+fn done(code: i32, stdout: Option<String>, stderr: Option<String>) -> CliPlan {
+    CliPlan {
+        exit: Some(code),
+        stdout,
+        stderr,
+        root: String::new(),
+        host: String::new(),
+        ports: Vec::new(),
+        explicit_port: false,
+        timeout: 0.0,
+        allowed_hosts: Vec::new(),
+        restart_command: String::new(),
+    }
+}
+
+/// Parse `daebug`'s arguments (those after the command name) as the native CLI does: same
+/// flags, same one-line errors and exit codes. `commandName` is how the user started it.
+#[napi]
+pub fn prepare_cli(argv: Vec<String>, command_name: Option<String>) -> CliPlan {
+    let command_name = command_name.unwrap_or_else(|| "npx daebug".into());
+    let args = std::iter::once("daebug".to_string()).chain(argv);
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                return done(0, Some(e.render().to_string()), None);
+            }
+            let line = format!("daebug: {} (see daebug --help)\n", one_line(&e.to_string()));
+            return done(2, None, Some(line));
+        }
+    };
+    daebug_core::cli::init_tracing();
+    if cli.test {
+        return done(
+            1,
+            None,
+            Some("daebug: --test needs the native build (it launches a browser); this platform runs the WebAssembly build. Open the page yourself and drive it through its log, or use a platform with a native package.\n".into()),
+        );
+    }
+    let port = match cli.port {
+        Some(p) => Some(p),
+        None => match std::env::var("PORT").ok().filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(v) => match v.trim().parse::<u16>() {
+                Ok(p) if p > 0 => Some(p),
+                _ => {
+                    return done(2, None, Some(format!(
+                        "daebug: PORT={v:?} in the environment is not a port number; unset it or pass --port\n"
+                    )))
+                }
+            },
+        },
+    };
+    let root = match std::fs::canonicalize(&cli.root) {
+        Ok(r) if r.is_dir() => r,
+        _ => {
+            return done(
+                1,
+                None,
+                Some(format!(
+                    "daebug: root {} does not exist or is not a directory; pass --root DIR\n",
+                    cli.root.display()
+                )),
+            )
+        }
+    };
+    let ports = match port {
+        Some(p) => vec![p as u32],
+        None => candidate_ports(
+            root.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    };
+    let mut restart = format!(
+        "{command_name} --root {}",
+        shell_quote(&root.to_string_lossy())
+    );
+    if let Some(p) = port {
+        restart.push_str(&format!(" --port {p}"));
+    }
+    let mut allowed_hosts = cli.allowed_hosts;
+    if !matches!(cli.host.as_str(), "0.0.0.0" | "::") {
+        allowed_hosts.push(cli.host.clone());
+    }
+    CliPlan {
+        exit: None,
+        stdout: None,
+        stderr: None,
+        root: root.to_string_lossy().into_owned(),
+        host: cli.host,
+        ports,
+        explicit_port: port.is_some(),
+        timeout: cli.timeout,
+        allowed_hosts,
+        restart_command: restart,
+    }
+}
+
+/// The ports `daebug` tries for a root folder named `dirName`, in order (SPEC 7).
+#[napi]
+pub fn candidate_ports(dir_name: String) -> Vec<u32> {
+    daebug_core::port::candidate_ports(&dir_name)
+        .into_iter()
+        .map(u32::from)
+        .collect()
+}
+
+/// The standalone server's start-up banner, for a host that listens itself.
+#[napi]
+pub fn cli_banner(root: String, url: String, registry: String) -> String {
+    format!(
+        "👾 Daebug {}\n   root      {root}\n   serving   {url}\n   registry  {registry}\n   stop      Ctrl-C, or write %%SHUTDOWN%% on a line of its own in daebug.md\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
