@@ -840,3 +840,4 @@ module.exports.candidatePorts = nativeBinding.candidatePorts
 module.exports.cliBanner = nativeBinding.cliBanner
 module.exports.injectHtml = nativeBinding.injectHtml
 module.exports.prepareCli = nativeBinding.prepareCli
+module.exports.runCli = nativeBinding.runCli

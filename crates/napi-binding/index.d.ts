@@ -23,15 +23,31 @@ export declare class Daebug {
    */
   handle(request: HttpRequest): Promise<HttpResponse>
   /**
+   * Handle any request as the standalone server does: `/-daebug*` to the engine, everything
+   * else from the root as static files with the shim injected into HTML. For a host that
+   * listens itself (`npx daebug` on the WASI build). Cancellable like `handle`.
+   */
+  handleSite(request: HttpRequest): Promise<HttpResponse>
+  /**
+   * A file under the root changed (for a host that watches files for the engine, as on the
+   * WASI build); paths other than `daebug.md`, `daebug/` and its logs are ignored.
+   */
+  pathChanged(path: string): void
+  /**
+   * Whether a `Host` header value names this server (loopback or an allowed host): for a
+   * host that forwards non-Daebug requests itself (the esbuild front proxy on WASI).
+   */
+  allowsHost(host?: string | undefined | null): boolean
+  /**
+   * Whether an agent wrote `%%SHUTDOWN%%` (for a host that polls instead of taking the
+   * `shutdown-requested` notice, which belongs to the callback of `onNotice`).
+   */
+  get isShutdownRequested(): boolean
+  /**
    * Abandon the request started with this `id` (its client went away): a long poll stops
    * waiting, so no job is handed to a closed connection.
    */
   cancel(id: number): void
-  /**
-   * Run a listener of our own: serve `root` as static files, or be a front proxy to
-   * `proxyTo` (another local server); either way with `/-daebug*` and injection.
-   */
-  listen(options?: ListenOptions | undefined | null): Promise<ListenInfo>
   /**
    * Call `callback(notice)` for each realm that connects, job that finishes, diagnostic
    * written, and once when an agent asks to stop (`kind: "shutdown-requested"`). Replaces
@@ -49,6 +65,38 @@ export declare class Daebug {
    * shut down. Idempotent.
    */
   close(): Promise<void>
+  /**
+   * Run a listener of our own: serve `root` as static files, or be a front proxy to
+   * `proxyTo` (another local server); either way with `/-daebug*` and injection.
+   */
+  listen(options?: ListenOptions | undefined | null): Promise<ListenInfo>
+}
+
+/** The ports `daebug` tries for a root folder named `dirName`, in order (SPEC 7). */
+export declare function candidatePorts(dirName: string): Array<number>
+
+/** The standalone server's start-up banner, for a host that listens itself. */
+export declare function cliBanner(root: string, url: string, registry: string): string
+
+/** What `daebug <argv>` should do, decided by the core. */
+export interface CliPlan {
+  /**
+   * Set when there is nothing to serve (help, version, a bad flag): exit with this code after
+   * printing `stdout` / `stderr`.
+   */
+  exit?: number
+  stdout?: string
+  stderr?: string
+  /** The root, canonicalized. */
+  root: string
+  host: string
+  /** Ports to try in order (one when `--port` or `PORT` gave it). */
+  ports: Array<number>
+  explicitPort: boolean
+  timeout: number
+  allowedHosts: Array<string>
+  /** The command that starts this server again (written into the shut-down registry). */
+  restartCommand: string
 }
 
 /** What a `Daebug` instance needs. */
@@ -134,6 +182,14 @@ export interface Notice {
   /** One line, as the standalone server prints it. */
   text: string
 }
+
+/**
+ * Parse `daebug`'s arguments (those after the command name) as the native CLI does: same
+ * flags, same one-line errors and exit codes. `commandName` is how the user started it; `cwd`
+ * is the host's working directory, against which a relative `--root` is resolved (WASI has no
+ * working directory of its own).
+ */
+export declare function prepareCli(argv: Array<string>, commandName?: string | undefined | null, cwd?: string | undefined | null): CliPlan
 
 /** Run `daebug` with `argv` (the arguments after the command name). Resolves to the exit code. */
 export declare function runCli(argv: Array<string>): Promise<number>

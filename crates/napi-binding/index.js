@@ -47,3 +47,8 @@ if (binding.__napiBindingTarget !== 'native') {
 }
 
 module.exports = binding;
+// Spelled out so that Node's CommonJS → ESM bridge sees the named exports.
+module.exports.Daebug = binding.Daebug;
+module.exports.injectHtml = binding.injectHtml;
+module.exports.runCli = binding.runCli;
+module.exports.__napiBindingTarget = binding.__napiBindingTarget;

@@ -1,8 +1,9 @@
 // The host end-to-end suite a second time, on the WebAssembly build: every tests/hosts test file
 // (npx daebug with the standalone checks, Vite, esbuild, signals) and the binding's own tests run
-// in a child `node --test` with NAPI_RS_FORCE_WASI=error, so the loader must take the WASI build
-// and may not fall back to the native one. `npx daebug --test` is left out: it launches a browser,
-// which only the native build can do (it says so in one line on WASI; checked below).
+// in a child `node --test` with NAPI_RS_FORCE_WASI=1. (Not `error`: Vite's rolldown reads the same
+// variable and has no WASI build installed; it ignores `1`, which @daebug/native reads as `true`.)
+// A first check makes sure the WASI build is what loads there. `npx daebug --test` is left out: it
+// launches a browser, which only the native build can do (it says so in one line; checked below).
 //
 // Needs the WASI build in crates/napi-binding (`npm run build:wasm -w @daebug/native`; CI does it
 // in .ci/setup.d/40-wasi.sh). Skipped without it locally, fails when DAEBUG_REQUIRE_WASI=1 (CI).
@@ -19,9 +20,9 @@ const haveWasi = fs.existsSync(path.join(BINDING, 'daebug.wasm32-wasi.wasm'));
 const required = process.env.DAEBUG_REQUIRE_WASI === '1';
 const skip = !haveWasi && !required ? 'needs the WASI build in crates/napi-binding (npm run build:wasm -w @daebug/native)' : false;
 const NATIVE_ONLY = new Set(['npx-test-flag.test.mjs']);
-const env = { ...process.env, NAPI_RS_FORCE_WASI: 'error' };
+const env = { ...process.env, NAPI_RS_FORCE_WASI: '1' };
 
-test('the WASI build is what loads under NAPI_RS_FORCE_WASI=error', { skip }, () => {
+test('the WASI build is what loads under NAPI_RS_FORCE_WASI=1', { skip }, () => {
   assert.ok(haveWasi, 'DAEBUG_REQUIRE_WASI=1 but crates/napi-binding has no daebug.wasm32-wasi.wasm');
   const target = execFileSync(process.execPath, ['-e', "console.log(require('./crates/napi-binding').__napiBindingTarget)"], { cwd: REPO_ROOT, env, encoding: 'utf8' }).trim();
   assert.equal(target, 'wasm32-wasi');

@@ -22,6 +22,8 @@ const path = require('node:path');
 
 /** Bodies larger than this are refused before they reach the core (its own limit is 4 MiB). */
 const MAX_BODY = 8 * 1024 * 1024;
+/** The core's `server::READ_TIMEOUT`. */
+const READ_TIMEOUT_MS = 10_000;
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
 /**
@@ -35,6 +37,10 @@ function hostWasi(binding) {
 
   function Daebug(options) {
     if (!new.target) throw new TypeError("Class constructor Daebug cannot be invoked without 'new'");
+    // WASI has no working directory of its own: a relative root is the host's.
+    if (options && typeof options.root === 'string' && options.root !== '') {
+      options = { ...options, root: path.resolve(options.root) };
+    }
     const d = new Base(options);
     hosts.set(d, { watch: watchRoot(d), server: null, sockets: new Set() });
     return d;
@@ -118,7 +124,9 @@ async function listenWith(binding, d, st, options) {
     ports = binding.candidatePorts(path.basename(d.root));
   }
   let nextId = 1;
-  const server = http.createServer({ noDelay: true }, (req, res) => {
+  // As the core's own listeners (server::READ_TIMEOUT): a client that sends half a request is
+  // disconnected after 10 s; checked every second rather than Node's default 30.
+  const server = http.createServer({ noDelay: true, headersTimeout: READ_TIMEOUT_MS, requestTimeout: READ_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, (req, res) => {
     nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
     serveOne(binding, d, mode, target, nextId, req, res).catch((e) => {
       if (!res.headersSent) {
@@ -293,7 +301,7 @@ async function stopHost(st, graceful) {
 // ----- the command line ---------------------------------------------------------------------
 
 async function runCli(api, argv) {
-  const plan = api.prepareCli(argv, 'npx daebug');
+  const plan = api.prepareCli(argv, 'npx daebug', process.cwd());
   if (plan.exit != null) {
     if (plan.stdout) process.stdout.write(plan.stdout);
     if (plan.stderr) process.stderr.write(plan.stderr);

@@ -43,9 +43,15 @@ fn done(code: i32, stdout: Option<String>, stderr: Option<String>) -> CliPlan {
 }
 
 /// Parse `daebug`'s arguments (those after the command name) as the native CLI does: same
-/// flags, same one-line errors and exit codes. `commandName` is how the user started it.
+/// flags, same one-line errors and exit codes. `commandName` is how the user started it; `cwd`
+/// is the host's working directory, against which a relative `--root` is resolved (WASI has no
+/// working directory of its own).
 #[napi]
-pub fn prepare_cli(argv: Vec<String>, command_name: Option<String>) -> CliPlan {
+pub fn prepare_cli(
+    argv: Vec<String>,
+    command_name: Option<String>,
+    cwd: Option<String>,
+) -> CliPlan {
     let command_name = command_name.unwrap_or_else(|| "npx daebug".into());
     let args = std::iter::once("daebug".to_string()).chain(argv);
     let cli = match Cli::try_parse_from(args) {
@@ -84,7 +90,11 @@ pub fn prepare_cli(argv: Vec<String>, command_name: Option<String>) -> CliPlan {
             },
         },
     };
-    let root = match std::fs::canonicalize(&cli.root) {
+    let given = match cwd {
+        Some(cwd) if cli.root.is_relative() => std::path::Path::new(&cwd).join(&cli.root),
+        _ => cli.root.clone(),
+    };
+    let root = match std::fs::canonicalize(&given) {
         Ok(r) if r.is_dir() => r,
         _ => {
             return done(

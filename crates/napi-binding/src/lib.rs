@@ -11,7 +11,7 @@
 #[cfg(feature = "native")]
 mod cli;
 mod convert;
-mod host;
+pub mod host;
 #[cfg(feature = "native")]
 mod listen;
 mod notices;
