@@ -6,18 +6,14 @@ use super::realms::Job;
 use super::Engine;
 use crate::clock::now_hms;
 use crate::log::edit::{self, LogContext};
+use crate::log::window;
 use crate::names;
 use crate::registry;
 use crate::store::Edit;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
-
-/// How long to wait before touching a log that seems to be mid-rewrite (no footer at all).
-const SETTLE_REWRITE: Duration = Duration::from_millis(60);
-/// The footer's prompt, as bytes to look for.
-const FOOTER_MARK: &str = "> Append your JavaScript snippet below";
 
 impl Engine {
     // ----- watching the files -------------------------------------------------------------
@@ -31,26 +27,10 @@ impl Engine {
                 }
             }
             for path in batch {
-                if !self.inner.store.is_as_written(&path) && self.mid_rewrite(&path) {
-                    // An editor saving the whole file truncates it, then writes: give it a moment
-                    // rather than "repairing" a half-written log.
-                    tokio::time::sleep(SETTLE_REWRITE).await;
-                }
-                self.sync_path(&path);
+                // The store may wait for a log mid-save to settle: not on a runtime thread.
+                let me = self.clone();
+                let _ = tokio::task::spawn_blocking(move || me.sync_path(&path)).await;
             }
-        }
-    }
-
-    /// A log that lost its footer prompt entirely is most likely being rewritten right now.
-    pub(super) fn mid_rewrite(&self, path: &Path) -> bool {
-        if path.extension().is_none_or(|e| e != "md") || path == self.inner.registry_path {
-            return false;
-        }
-        match std::fs::read(path) {
-            Ok(bytes) => !bytes
-                .windows(FOOTER_MARK.len())
-                .any(|w| w == FOOTER_MARK.as_bytes()),
-            Err(_) => false,
         }
     }
 
@@ -103,23 +83,25 @@ impl Engine {
         }) else {
             return;
         };
-        // Our own write echoing back through the watcher: nothing new to read.
-        if self.inner.store.is_as_written(&log) {
-            return;
-        }
+        // No "is this our own write?" shortcut: one of our edits may have landed just after the
+        // agent's append and carried it unaccepted. Reading the tail is cheap.
         let now = now_hms();
         let ctx = LogContext {
             realm: &name,
             subject: &subject,
             now: &now,
         };
-        let jobs = self.inner.store.edit(&log, |text| {
-            let synced = edit::sync(text, ctx, busy);
+        let jobs = self.inner.store.edit_log(&log, window::boundary, |v| {
+            if !v.whole() && (!window::window_ok(v.text) || !window::head_has_title(v.head)) {
+                return Edit::More;
+            }
+            let synced = edit::sync_window(v.text, ctx, busy, !v.whole());
             match synced.text {
                 Some(t) => Edit::Write(t, synced.jobs),
                 None => Edit::Keep(synced.jobs),
             }
         });
+        self.restore_replies(&key, &log);
         let jobs = match jobs {
             Ok(Some(jobs)) => jobs,
             Ok(None) => return, // deleted: leave it alone
@@ -149,5 +131,42 @@ impl Engine {
             n.notify_waiters();
         }
         self.write_registry();
+    }
+
+    /// A save of the agent based on an older version of the log may bring back the placeholder
+    /// of a job that has finished (the store re-applies its own last edits beneath such saves;
+    /// this catches what it could not). Such a placeholder gets its reply again.
+    fn restore_replies(&self, key: &str, log: &Path) {
+        let Some((recent, active)) = self.with_realm(key, |r| {
+            let mut active: Vec<String> = r.queue.iter().map(|j| j.code.clone()).collect();
+            active.extend(r.current.as_ref().map(|c| c.job.code.clone()));
+            (r.recent.clone(), active)
+        }) else {
+            return;
+        };
+        if recent.is_empty() {
+            return;
+        }
+        self.edit_log_in_window(log, |t| {
+            if !t.contains("\nexecuting (") && !t.contains("\nqueued") {
+                return None;
+            }
+            let mut out: Option<String> = None;
+            for (code, reply) in &recent {
+                if active.iter().any(|a| a == code) {
+                    continue;
+                }
+                let current = out.as_deref().unwrap_or(t);
+                if edit::has_pending(current, code) {
+                    if let Some(new) = edit::reply(current, code, reply) {
+                        tracing::debug!(
+                            "a finished job's placeholder came back; writing its reply again"
+                        );
+                        out = Some(new);
+                    }
+                }
+            }
+            out
+        });
     }
 }

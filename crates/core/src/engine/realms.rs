@@ -85,6 +85,8 @@ pub(super) struct Realm {
     pub(super) poll_gen: u64,
     pub(super) notify: Arc<Notify>,
     pub(super) queue: VecDeque<Job>,
+    /// Replies written lately (code, reply), to write again if an agent's save undid them.
+    pub(super) recent: VecDeque<(String, crate::log::Reply)>,
     pub(super) current: Option<Running>,
     pub(super) gone_since: Option<String>,
 }
@@ -162,6 +164,7 @@ impl Engine {
                 poll_gen: 0,
                 notify: Arc::new(Notify::new()),
                 queue: VecDeque::new(),
+                recent: VecDeque::new(),
                 current: None,
                 gone_since: None,
             }
@@ -200,7 +203,7 @@ impl Engine {
             if let Err(e) = self.inner.store.create_new(&log, &content) {
                 tracing::warn!("could not create {}: {e}", log.display());
             }
-            self.edit_log(&log, |t| edit::settle_stale(t, &name, &now));
+            self.edit_log_in_window(&log, |t| edit::settle_stale(t, &name, &now));
         }
         // Requests may be waiting in the log already: read it in full.
         self.inner.store.forget(&log);

@@ -4,8 +4,8 @@
 use super::realms::{LateJob, Running};
 use super::{Engine, Notice};
 use crate::clock::now_hms;
-use crate::log::edit;
 use crate::log::events::{render_background, render_diagnostic};
+use crate::log::{edit, window};
 use crate::log::{BgEvent, Outcome, Reply};
 use crate::names;
 use crate::store::Edit;
@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 
 /// Test-run progress is written into the placeholder no more often than this.
 const TEST_PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// Replies remembered per realm to restore after an agent's stale save.
+const RECENT_REPLIES: usize = 16;
 
 impl Engine {
     // ----- messages from the realm -------------------------------------------------------
@@ -134,6 +137,14 @@ impl Engine {
         };
         let code = run.job.code.clone();
         let written = self.edit_log(&log, |t| edit::reply(t, &code, &reply));
+        if written == Some(true) {
+            self.with_realm(key, |r| {
+                r.recent.push_back((code.clone(), reply.clone()));
+                while r.recent.len() > RECENT_REPLIES {
+                    r.recent.pop_front();
+                }
+            });
+        }
         if written == Some(false) {
             let message = format!(
                 "Could not find the request this reply belongs to (was it edited?). The code was:\n{}\nThe reply:\n{}",
@@ -179,7 +190,7 @@ impl Engine {
             }
         };
         if let Some((log, code, secs, events, extra)) = update {
-            self.edit_log(&log, |t| edit::progress(t, &code, secs, &events, &extra));
+            self.edit_log_in_window(&log, |t| edit::progress(t, &code, secs, &events, &extra));
         }
     }
 
@@ -224,17 +235,45 @@ impl Engine {
         });
     }
 
-    /// Apply a pure edit to a log. `Some(true)` written, `Some(false)` the edit found nothing to
-    /// do, `None` the log is missing (deleted by the agent: leave it alone) or unwritable.
+    /// Apply a pure edit to the tail of a log (see [`crate::store`]). `f` sees a window that
+    /// starts at a server-written header and holds the footer; when `f` finds nothing to do
+    /// there (`None`), it is shown a wider window, up to the whole file. `Some(true)` written,
+    /// `Some(false)` the edit found nothing to do, `None` the log is missing (deleted by the
+    /// agent: leave it alone) or unwritable.
     pub(super) fn edit_log(
         &self,
         path: &Path,
+        f: impl FnMut(&str) -> Option<String>,
+    ) -> Option<bool> {
+        self.edit_log_with(path, true, f)
+    }
+
+    /// As [`Engine::edit_log`], but `None` from `f` means "nothing to change" and does not
+    /// widen the window (placeholder refreshes, settling stale placeholders).
+    pub(super) fn edit_log_in_window(
+        &self,
+        path: &Path,
+        f: impl FnMut(&str) -> Option<String>,
+    ) -> Option<bool> {
+        self.edit_log_with(path, false, f)
+    }
+
+    fn edit_log_with(
+        &self,
+        path: &Path,
+        widen_when_missing: bool,
         mut f: impl FnMut(&str) -> Option<String>,
     ) -> Option<bool> {
-        let result = self.inner.store.edit(path, |t| match f(t) {
-            Some(new) if new != t => Edit::Write(new, true),
-            Some(_) => Edit::Keep(true),
-            None => Edit::Keep(false),
+        let result = self.inner.store.edit_log(path, window::boundary, |v| {
+            if !v.whole() && !window::window_ok(v.text) {
+                return Edit::More;
+            }
+            match f(v.text) {
+                Some(new) if new != v.text => Edit::Write(new, true),
+                Some(_) => Edit::Keep(true),
+                None if widen_when_missing && !v.whole() => Edit::More,
+                None => Edit::Keep(false),
+            }
         });
         match result {
             Ok(r) => r,
@@ -317,7 +356,7 @@ impl Engine {
         };
         match write {
             Some(Write::Placeholder(log, code, secs, events, extra)) => {
-                self.edit_log(&log, |t| edit::progress(t, &code, secs, &events, &extra));
+                self.edit_log_in_window(&log, |t| edit::progress(t, &code, secs, &events, &extra));
             }
             Some(Write::Section(log, section)) => {
                 self.edit_log(&log, |t| Some(edit::insert_above_footer(t, &section)));

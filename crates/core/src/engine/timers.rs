@@ -87,7 +87,7 @@ impl Engine {
             }
         }
         for (log, code, secs, events, extra) in refresh {
-            self.edit_log(&log, |t| edit::progress(t, &code, secs, &events, &extra));
+            self.edit_log_in_window(&log, |t| edit::progress(t, &code, secs, &events, &extra));
         }
         for (key, run, since) in gone_jobs {
             let message = format!(

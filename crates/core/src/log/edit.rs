@@ -40,16 +40,26 @@ pub struct LogContext<'a> {
 /// Bring a log up to date: add the title and guide if missing, accept any complete request
 /// below the footer (queueing it behind running work when `busy`), and repair the footer.
 pub fn sync(text: &str, ctx: LogContext, busy: bool) -> Synced {
+    sync_window(text, ctx, busy, false)
+}
+
+/// [`sync`] on the tail of a log (see [`super::window`]): `titled` says the file's start
+/// (not in `text`) already holds the title.
+pub fn sync_window(text: &str, ctx: LogContext, busy: bool, titled: bool) -> Synced {
     if is_crlf(text) {
-        let mut synced = sync_lf(&to_lf(text), ctx, busy);
+        let mut synced = sync_lf(&to_lf(text), ctx, busy, titled);
         synced.text = synced.text.map(|t| to_crlf(&t));
         return synced;
     }
-    sync_lf(text, ctx, busy)
+    sync_lf(text, ctx, busy, titled)
 }
 
-fn sync_lf(text: &str, ctx: LogContext, busy: bool) -> Synced {
-    let titled = ensure_title(text, ctx);
+fn sync_lf(text: &str, ctx: LogContext, busy: bool, titled: bool) -> Synced {
+    let titled = if titled {
+        None
+    } else {
+        ensure_title(text, ctx)
+    };
     let base = titled.as_deref().unwrap_or(text);
     if let Some((text, jobs)) = accept(base, ctx, busy) {
         return Synced {
@@ -337,10 +347,7 @@ fn section_extent(doc: &Doc, heading: usize) -> (usize, Option<usize>) {
     while j < doc.lines.len() {
         let line = doc.lines[j];
         let t = doc.line_text(&line);
-        let opens = doc
-            .fences
-            .iter()
-            .find(|f| f.range.start >= line.start && f.range.start <= line.end);
+        let opens = doc.fence_starting_in(line.start, line.end);
         if let Some(f) = opens {
             if f.indented || !f.closed || !is_server_block(&f.info) {
                 break;
@@ -421,11 +428,11 @@ fn pending(doc: &Doc) -> Vec<Pending> {
 /// provided no server heading (another reply, placeholder or request header) lies between.
 /// Prose or other blocks the agent inserted between the two do not matter.
 fn block_above<'d>(doc: &'d Doc, start: usize) -> Option<&'d Fence> {
-    let fence = doc
-        .fences
+    let before = doc.fences.partition_point(|f| f.range.end <= start);
+    let fence = doc.fences[..before]
         .iter()
         .rev()
-        .find(|f| f.range.end <= start && f.is_runnable())?;
+        .find(|f| f.is_runnable())?;
     let first = doc.line_index_at(fence.range.end);
     let server_between = doc.lines[first..]
         .iter()

@@ -85,9 +85,17 @@ impl<'a> Doc<'a> {
         &self.text[line.start..line.end]
     }
 
-    /// The fence containing byte `pos`, if any.
+    /// The fence containing byte `pos`, if any. (Fences are in document order and do not
+    /// overlap: a binary search.)
     pub fn fence_at(&self, pos: usize) -> Option<&Fence> {
-        self.fences.iter().find(|f| f.range.contains(&pos))
+        let i = self.fences.partition_point(|f| f.range.start <= pos);
+        self.fences[..i].last().filter(|f| f.range.contains(&pos))
+    }
+
+    /// The first fence that starts within `start..=end`, if any.
+    pub fn fence_starting_in(&self, start: usize, end: usize) -> Option<&Fence> {
+        let i = self.fences.partition_point(|f| f.range.start < start);
+        self.fences.get(i).filter(|f| f.range.start <= end)
     }
 
     /// Is line `i` prose or structure (not inside any code block)?
