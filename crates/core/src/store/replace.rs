@@ -17,6 +17,7 @@ pub(super) enum Outcome {
     /// whether it had already grown past what was read.
     Replaced { old: File, appended: bool },
     /// The file changed between the check and the replace: nothing was replaced; redo.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Conflict,
 }
 
@@ -27,7 +28,7 @@ pub(super) fn replace(
     path: &Path,
     read: &File,
     sig: Sig,
-    last: &[u8],
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))] last: &[u8],
 ) -> io::Result<Outcome> {
     let old = read.try_clone()?;
     #[cfg(target_os = "linux")]
