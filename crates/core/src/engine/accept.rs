@@ -37,6 +37,9 @@ impl Engine {
     /// React to a change of `path`: the registry (shutdown request), the log directory
     /// appearing, or a realm log (requests to accept).
     pub fn sync_path(&self, path: &Path) {
+        if !self.inside_root(path) {
+            return;
+        }
         if path == self.inner.registry_path {
             if self.inner.store.is_as_written(path) {
                 return; // our own rewrite
@@ -85,6 +88,9 @@ impl Engine {
         };
         // No "is this our own write?" shortcut: one of our edits may have landed just after the
         // agent's append and carried it unaccepted. Reading the tail is cheap.
+        if !self.inside_root(&log) {
+            return;
+        }
         let now = now_hms();
         let ctx = LogContext {
             realm: &name,

@@ -93,6 +93,8 @@ struct State {
     late_order: VecDeque<String>,
     closed: bool,
     last_registry: String,
+    /// Paths refused because they are symbolic links (reported once each).
+    refused: std::collections::BTreeSet<PathBuf>,
 }
 
 struct Inner {
@@ -176,7 +178,9 @@ impl Engine {
     pub fn start(&self) -> std::io::Result<()> {
         // A %%SHUTDOWN%% left from before this server started is not for it: overwrite.
         let first = registry::render_live(&self.inner.started_at, &[]);
-        self.inner.store.write(&self.inner.registry_path, &first)?;
+        if self.inside_root(&self.inner.registry_path) {
+            self.inner.store.write(&self.inner.registry_path, &first)?;
+        }
         self.state().last_registry = first;
         let watcher =
             Watcher::start(&self.inner.root, self.inner.sync_tx.clone()).map_err(|e| {
@@ -197,6 +201,42 @@ impl Engine {
         let me = self.clone();
         tasks.push(tokio::spawn(async move { me.tick_loop().await }));
         Ok(())
+    }
+
+    /// May the engine touch `path` (the registry, the log directory or a log)? Not when it, or
+    /// any folder between the root and it, is a symbolic link: following one could read or
+    /// write a file outside the root (SPEC 8). A refusal is reported once per path: one
+    /// terminal line, and a note in the registry when the registry itself is fine.
+    pub(crate) fn inside_root(&self, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(&self.inner.root) else {
+            return false;
+        };
+        let mut at = self.inner.root.clone();
+        for part in rel.components() {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    self.refuse(&at);
+                    return false;
+                }
+                Ok(_) => {}
+                Err(_) => break, // not there (yet): nothing to follow
+            }
+        }
+        true
+    }
+
+    fn refuse(&self, link: &Path) {
+        let first = self.state().refused.insert(link.to_path_buf());
+        if first {
+            let rel = link.strip_prefix(&self.inner.root).unwrap_or(link);
+            let message = "is a symbolic link; Daebug neither reads, writes nor serves it. Replace it with a regular file or folder inside the project.".to_string();
+            tracing::warn!("{} {message}", rel.display());
+            self.report(Notice::Diagnostic {
+                realm: rel.display().to_string(),
+                message,
+            });
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -277,7 +317,9 @@ impl Engine {
             &now_hms(),
             &self.inner.opts.restart_command,
         );
-        if let Err(e) = self.inner.store.write(&self.inner.registry_path, &text) {
+        if !self.inside_root(&self.inner.registry_path) {
+            // Refused (a symbolic link): said at start.
+        } else if let Err(e) = self.inner.store.write(&self.inner.registry_path, &text) {
             tracing::warn!(
                 "could not rewrite {}: {e}",
                 self.inner.registry_path.display()
@@ -294,4 +336,18 @@ impl Engine {
             .map(|r| (r.name.clone(), r.state()))
             .collect()
     }
+}
+
+/// Notes for the registry about paths refused as symbolic links.
+fn refusal_notes(root: &Path, refused: &std::collections::BTreeSet<PathBuf>) -> String {
+    refused
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(root).unwrap_or(p);
+            format!(
+                "\n> ⚠️ `{}` is a symbolic link: Daebug neither reads nor writes it.\n",
+                rel.display().to_string().replace(['`', '\n'], "'")
+            )
+        })
+        .collect()
 }

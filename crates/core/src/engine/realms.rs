@@ -192,6 +192,11 @@ impl Engine {
         }) else {
             return;
         };
+        if !self.inside_root(&log) {
+            self.write_registry();
+            self.report(Notice::RealmConnected { name, context });
+            return;
+        }
         if created {
             let now = now_hms();
             let ctx = LogContext {

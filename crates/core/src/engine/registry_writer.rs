@@ -37,7 +37,8 @@ impl Engine {
                     state: r.state(),
                 })
                 .collect();
-            let text = registry::render_live(&self.inner.started_at, &entries);
+            let mut text = registry::render_live(&self.inner.started_at, &entries);
+            text.push_str(&super::refusal_notes(&self.inner.root, &st.refused));
             if text == st.last_registry {
                 return;
             }
@@ -47,6 +48,9 @@ impl Engine {
         // The registry is the server's, but an agent may have just appended %%SHUTDOWN%%: that
         // line is never overwritten (the store redoes the edit if it lands mid-write).
         let path = &self.inner.registry_path;
+        if !self.inside_root(path) {
+            return;
+        }
         let res = self.inner.store.edit(path, |current| {
             if registry::has_shutdown_line(current) {
                 Edit::Keep(true)

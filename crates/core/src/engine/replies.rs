@@ -264,6 +264,9 @@ impl Engine {
         widen_when_missing: bool,
         mut f: impl FnMut(&str) -> Option<String>,
     ) -> Option<bool> {
+        if !self.inside_root(path) {
+            return None;
+        }
         let result = self.inner.store.edit_log(path, window::boundary, |v| {
             if !v.whole() && !window::window_ok(v.text) {
                 return Edit::More;

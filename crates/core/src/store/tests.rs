@@ -73,3 +73,37 @@ fn bytes_that_are_not_utf8_survive_edits() {
     assert_eq!(incomplete_tail("ab✓".as_bytes()), None);
     assert_eq!(incomplete_tail(b"ab\xe2"), Some(1));
 }
+
+#[cfg(unix)]
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .unwrap_or(0o022)
+}
+
+#[cfg(unix)]
+#[test]
+fn new_files_get_the_usual_mode_and_existing_modes_survive() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::new();
+    // A new registry (written whole) and a new log (created): 0666 less the umask.
+    let reg = dir.path().join("daebug.md");
+    s.write(&reg, "# registry\n").unwrap();
+    assert_eq!(mode(&reg), 0o666 & !umask());
+    let log = dir.path().join("daebug").join("r.md");
+    assert!(s.create_new(&log, "# r session\n").unwrap());
+    assert_eq!(mode(&log), 0o666 & !umask());
+    // An existing file's mode survives our rewrites.
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o640)).unwrap();
+    s.edit(&log, |t| Edit::Write(format!("{t}x\n"), ()))
+        .unwrap();
+    assert_eq!(mode(&log), 0o640);
+    std::fs::set_permissions(&reg, std::fs::Permissions::from_mode(0o604)).unwrap();
+    s.write(&reg, "# registry again\n").unwrap();
+    assert_eq!(mode(&reg), 0o604);
+}
