@@ -6,7 +6,9 @@
 // NAPI_RS_FORCE_WASI=1, each serving a copy of examples/basic with a page open in headless
 // Chromium. Trivial expressions are appended to each page's log in alternating batches of 10
 // (so machine noise hits both alike), timing append → reply visible in the file.
-// Also: the raw cost of one handle() call (a small /-daebug GET) in-process, both builds.
+// Also, in-process for each build (no browser, no HTTP): append → the waiting long poll gets the
+// job (fs watcher → engine → poll), and posted result → reply on disk; and the raw cost of one
+// handle() call (a small /-daebug GET).
 // Needs both builds in crates/napi-binding (npm run build -w @daebug/native; npm run build:wasm -w @daebug/native).
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -74,6 +76,15 @@ function handleCost(name) {
   return JSON.parse(execFileSync(process.execPath, ['-e', code], { cwd: REPO_ROOT, env, encoding: 'utf8' }).trim().split('\n').pop());
 }
 
+/** In-process append→job and result→reply-on-disk medians (ms), in a child (bench/wasi-core.cjs). */
+function coreRoundTrip(name) {
+  const env = { ...process.env };
+  delete env.NAPI_RS_FORCE_WASI;
+  Object.assign(env, BUILDS[name]);
+  const out = execFileSync(process.execPath, [path.join(REPO_ROOT, 'bench/wasi-core.cjs')], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
 const servers = [await start('native'), await start('wasi')];
 const browser = await launchBrowser();
 const samples = { native: [], wasi: [] };
@@ -95,11 +106,16 @@ try {
   }
 }
 const cost = { native: handleCost('native'), wasi: handleCost('wasi') };
+const core = { native: coreRoundTrip('native'), wasi: coreRoundTrip('wasi') };
 const rows = [];
 for (const name of ['native', 'wasi']) {
   rows.push([`append→reply via npx daebug, ${name} (${samples[name].length} requests)`, `median ${pct(samples[name], 0.5).toFixed(1)} ms, p90 ${pct(samples[name], 0.9).toFixed(1)} ms`]);
 }
 rows.push(['append→reply median, WASI − native', `${(pct(samples.wasi, 0.5) - pct(samples.native, 0.5)).toFixed(1)} ms (target: within 5 ms)`]);
+for (const name of ['native', 'wasi']) {
+  rows.push([`in-process append→job / result→reply on disk, ${name}`, `median ${core[name].toJob.toFixed(1)} ms / ${core[name].toReply.toFixed(1)} ms`]);
+}
+rows.push(['in-process append→reply (sum of medians), WASI − native', `${(core.wasi.toJob + core.wasi.toReply - core.native.toJob - core.native.toReply).toFixed(1)} ms`]);
 for (const name of ['native', 'wasi']) {
   rows.push([`one handle() call in-process, ${name} (${cost[name].target})`, `median ${(cost[name].median * 1000).toFixed(0)} µs, p90 ${(cost[name].p90 * 1000).toFixed(0)} µs`]);
 }
