@@ -8,13 +8,16 @@ use std::path::PathBuf;
 #[cfg(feature = "native")]
 use std::time::Duration;
 
+#[cfg(feature = "native")]
+mod agents;
+
 /// Run JavaScript in live pages by editing Markdown files.
 #[derive(Parser, Debug)]
 #[command(
     name = "daebug",
     version,
     about = "Serve a folder and let an agent run JavaScript in its live pages by appending to Markdown logs.",
-    after_help = "Logs: daebug/<realm>.md (append a ```js block below the footer). Registry: daebug.md.\nStop: Ctrl-C, or write %%SHUTDOWN%% on a line of its own in daebug.md."
+    after_help = "Logs: daebug/<realm>.md (append a ```js block below the footer). Registry: daebug.md.\nAgents: daebug run [--realm NAME] CODE, daebug realms, daebug mcp (see daebug run --help).\nStop: Ctrl-C, or write %%SHUTDOWN%% on a line of its own in daebug.md."
 )]
 pub struct Cli {
     /// Folder to serve; logs and the registry are written here.
@@ -60,6 +63,13 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
 /// Parse `args` (program name first) and run. Returns the process exit code.
 #[cfg(feature = "native")]
 pub fn main(args: Vec<String>, command_name: &str) -> i32 {
+    // `daebug run|realms|mcp …`: the agent subcommands (they talk to a running server).
+    if args
+        .get(1)
+        .is_some_and(|a| agents::NAMES.contains(&a.as_str()))
+    {
+        return agents::main(args);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -7,11 +7,15 @@
 
 pub mod assets;
 pub mod cli;
+#[cfg(feature = "native")]
+pub mod client;
 pub mod clock;
 pub mod discover;
 pub mod engine;
 pub mod http;
 pub mod log;
+#[cfg(feature = "native")]
+pub mod mcp;
 pub mod names;
 pub mod port;
 pub mod registry;

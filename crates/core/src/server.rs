@@ -118,6 +118,13 @@ async fn serve_until(
         allowed.push(opts.host.clone());
     }
     let app = crate::http::standalone(engine.clone(), AllowedHosts::new(allowed));
+    // On a non-loopback address every request needs a token (SPEC 8; see http::token).
+    let token =
+        (!crate::http::token::is_loopback_bind(&opts.host)).then(crate::http::token::generate);
+    let app = match &token {
+        Some(t) => app.layer(crate::http::token::TokenLayer::new(t)),
+        None => app,
+    };
     let quiet = opts.quiet;
     let say = move |msg: &str| {
         if !quiet {
@@ -135,6 +142,12 @@ async fn serve_until(
             engine.close();
         }
     };
+    // How `daebug run`/`daebug mcp` find this server (removed when it stops).
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let _announced = crate::client::announce(engine.root(), &opts.host, port, token.as_deref());
+    if let Some(t) = &token {
+        say(&format!("   token     {t}  (open http://<this host>:{port}/?token={t}; `daebug run` finds it, others send the x-daebug-token header)"));
+    }
     let server = serve_http(listener, app, READ_TIMEOUT, stop);
     let closing = engine.clone();
     tokio::select! {

@@ -93,17 +93,35 @@ pub async fn start(
         h if h.contains(':') => format!("[{h}]"),
         h => h.to_string(),
     };
+    // On a non-loopback address every request needs a token (SPEC 8): the URL carries it.
+    let token = (!daebug_core::http::token::is_loopback_bind(&host))
+        .then(daebug_core::http::token::generate);
+    let app = match &token {
+        Some(t) => app.layer(daebug_core::http::token::TokenLayer::new(t)),
+        None => app,
+    };
     let info = ListenInfo {
         url: format!(
-            "{}://{display}:{port}/",
-            if tls.is_some() { "https" } else { "http" }
+            "{}://{display}:{port}/{}",
+            if tls.is_some() { "https" } else { "http" },
+            token
+                .as_ref()
+                .map(|t| format!("?token={t}"))
+                .unwrap_or_default()
         ),
         host,
         port: port as u32,
     };
     let (stop, stopped) = oneshot::channel::<()>();
+    // How `daebug run`/`daebug mcp` find this host's core (removed when it stops listening);
+    // their client speaks plain HTTP only.
+    let announced = tls
+        .is_none()
+        .then(|| daebug_core::client::announce(engine.root(), &info.host, port, token.as_deref()))
+        .flatten();
     let engine = engine.clone();
     let task = napi::bindgen_prelude::spawn(async move {
+        let _announced = announced;
         // Stop on close(), or when an agent writes %%SHUTDOWN%% (as the standalone server does).
         let shutdown = {
             let engine = engine.clone();

@@ -8,16 +8,19 @@
 //! This file owns the engine's shared state, its options, start and shutdown. Each concept has
 //! its own file: [`realms`] (realms, queues, the long poll), [`accept`] (accepting requests
 //! from logs), [`replies`] (writing replies, progress, background events, diagnostics),
-//! [`registry_writer`] (`daebug.md`) and [`timers`] (timeouts, refreshes, gone realms).
+//! [`registry_writer`] (`daebug.md`), [`timers`] (timeouts, refreshes, gone realms) and
+//! [`submit`] (requests from `daebug run`, the API and MCP, awaited by job id).
 
 mod accept;
 mod realms;
 mod registry_writer;
 mod replies;
 mod sessions;
+mod submit;
 mod timers;
 
 pub use sessions::{NameHold, NameTaken};
+pub use submit::{agent_name, Finished, RealmInfo, SubmitError};
 
 use crate::clock::now_hms;
 use crate::registry::{self, RealmState};
@@ -113,6 +116,7 @@ struct Inner {
     watcher: Mutex<Option<Watcher>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     claims: sessions::Claims,
+    waiters: submit::Waiters,
 }
 
 /// The Daebug engine. Cheap to clone; all clones share one state.
@@ -169,6 +173,7 @@ impl Engine {
                 watcher: Mutex::new(None),
                 tasks: Mutex::new(Vec::new()),
                 claims: Default::default(),
+                waiters: Default::default(),
             }),
         })
     }

@@ -153,6 +153,7 @@ impl Engine {
             );
             self.diagnostic(key, &message);
         }
+        self.job_finished(&run.job.id, &reply);
         self.write_registry();
         self.report(Notice::JobFinished {
             realm: name,

@@ -5,6 +5,7 @@
 //! engine, everything else to the inner service, with the shim injected into its HTML. The
 //! standalone server is `HostCheckLayer` + `DaebugLayer` around [`static_files::StaticFiles`].
 
+pub mod api;
 pub mod channel;
 pub mod inject;
 pub mod jobs;
@@ -12,6 +13,7 @@ pub mod proxy;
 pub mod routes;
 pub mod security;
 pub mod static_files;
+pub mod token;
 
 use crate::engine::Engine;
 use axum::body::Body;

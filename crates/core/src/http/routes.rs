@@ -37,6 +37,7 @@ pub fn router(engine: Engine, allowed: AllowedHosts) -> Router {
     #[cfg(feature = "native")]
     let router = router.route("/-daebug-ws", get(channel_socket));
     router
+        .merge(super::api::router(state.engine.clone()))
         .route("/-daebug-job/{id}/{variant}", get(job_script))
         .route("/-daebug-discover-tests", post(discover_tests))
         .route("/-daebug-test-progress", post(test_progress))
