@@ -148,3 +148,48 @@ describe('the shim in hostile pages (Chromium)', () => {
     await realm.page.close();
   });
 });
+
+describe('a CSP response header with a nonce and Trusted Types, through the front proxy (Chromium)', () => {
+  let origin;
+  let daebug;
+  let browser;
+  let root;
+
+  before(async () => {
+    const { createRequire } = await import('node:module');
+    const http = await import('node:http');
+    const { Daebug } = createRequire(import.meta.url)('@daebug/native');
+    const { copyFixture } = await import('../helpers/daebug.mjs');
+    root = copyFixture(FIXTURE);
+    const policy = "default-src 'self'; script-src 'self' 'nonce-h3ad3rN0nce'; require-trusted-types-for 'script'";
+    origin = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': policy });
+      res.end('<!doctype html><html><head><title>header policy</title><script nonce="h3ad3rN0nce">window.inlineRan = true;</script></head><body>header</body></html>');
+    });
+    await new Promise((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    daebug = new Daebug({ root });
+    const info = await daebug.listen({ port: 0, proxyTo: `127.0.0.1:${origin.address().port}` });
+    browser = await launchBrowser();
+    browser.server = { url: `http://127.0.0.1:${info.port}/`, root, registry: path.join(root, 'daebug.md'), logDir: path.join(root, 'daebug') };
+  });
+  after(async () => {
+    await browser?.close();
+    await daebug?.close();
+    await new Promise((resolve) => origin?.close(resolve));
+  });
+
+  test('page and worker jobs run, node:test resolves, no CSP or Trusted Types violation', async () => {
+    const realm = await openWatched(browser.server, browser, '/');
+    const page = await runJs(realm.log, '[document.title, window.inlineRan, typeof trustedTypes]');
+    assert.equal(page.ok, true, page.body);
+    assert.deepEqual(JSON.parse(page.body), ['header policy', true, 'object']);
+    const tests = await runJs(realm.log, "const { test } = await import('node:test'); typeof test");
+    assert.equal(tests.body, '"function"');
+    const worker = await runJs(realm.workerLog, '"worker " + (2 + 2)', { timeout: 20000 });
+    assert.equal(worker.body, '"worker 4"');
+    assert.deepEqual(await realm.violations(), []);
+    // Our tags carry the header's nonce (browsers hide it from the serialized DOM).
+    const nonces = await realm.page.evaluate(() => [...document.querySelectorAll('script[data-daebug], script[data-daebug-importmap]')].map((el) => el.nonce));
+    assert.deepEqual(nonces, ['h3ad3rN0nce', 'h3ad3rN0nce']);
+  });
+});

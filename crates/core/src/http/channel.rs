@@ -7,17 +7,23 @@
 //! A host without upgrades (a Node `http` server calling the core per request) can bridge a
 //! WebSocket onto [`Session`] later; until then its realms fall back to long polls.
 //!
+//! Hosts without upgrades: realms fall back to long polls, and to keep those within the
+//! browser's per-host limit all realms of an origin share one: [`poll_many`] waits for a job for
+//! any of a list of realms (`POST /-daebug-channel-many`), and the shim elects one realm per
+//! origin to hold it (Web Locks) and relays jobs to the others (BroadcastChannel).
+//!
 //! Wire (JSON text frames). Server → realm: `{"type":"welcome"}` once the name is the
 //! instance's, `{"type":"refused","reason":…}` (then close) when a live realm holds it,
 //! `{"type":"job","id":…,"code":…}`. Realm → server: `{"type":"ready"}` when free for the next
 //! job; any SPEC 5 channel payload is accepted too (the shim posts results over HTTP, whose
 //! delivery is acknowledged).
-// The WebSocket needs axum's `ws` (tokio networking), which only native builds have; the WASI
-// host has no upgrades and its realms use long polls.
-#![cfg(feature = "native")]
+//!
+//! The WebSocket needs axum's `ws` (tokio networking), which only native builds have; the WASI
+//! host has no upgrades, and its realms share a long poll ([`poll_many`], built everywhere).
 
 use crate::engine::{Engine, JobHandout, NameHold, NameTaken};
 use crate::wire::parse_message;
+#[cfg(feature = "native")]
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use std::future::Future;
 use std::pin::Pin;
@@ -94,13 +100,89 @@ fn is_ready(bytes: &[u8]) -> bool {
         .is_some_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("ready"))
 }
 
+#[cfg(feature = "native")]
 fn job_frame(job: &JobHandout) -> String {
     serde_json::json!({ "type": "job", "id": job.id, "code": job.code }).to_string()
 }
 
+#[cfg(feature = "native")]
 type JobFuture = Pin<Box<dyn Future<Output = Option<JobHandout>> + Send>>;
 
+/// One realm in a shared long poll.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PolledRealm {
+    pub name: String,
+    #[serde(default)]
+    pub url: String,
+    pub instance: String,
+}
+
+/// What a shared long poll ends with.
+#[derive(Debug)]
+pub enum ManyOutcome {
+    /// Realms whose names live instances hold (nothing was polled).
+    Refused(Vec<String>),
+    /// A job for the realm at this index of the list.
+    Job(usize, JobHandout),
+    /// No job before the long-poll time.
+    Empty,
+}
+
+/// Long-poll for all `realms` at once (each registered and refreshed as by its own poll); the
+/// first job for any of them ends the wait, and so does `kick` (the caller's realm list
+/// changed). Ending early this way, rather than by aborting the request, never loses a job
+/// handed out at that moment.
+pub async fn poll_many(
+    engine: &Engine,
+    realms: &[PolledRealm],
+    kick: Option<&tokio::sync::Notify>,
+) -> ManyOutcome {
+    let mut holds = Vec::with_capacity(realms.len());
+    let mut refused = Vec::new();
+    for r in realms {
+        match engine.hold_name(&r.name, &r.instance, true) {
+            Ok(hold) => holds.push(hold),
+            Err(NameTaken) => refused.push(r.name.clone()),
+        }
+    }
+    if !refused.is_empty() {
+        return ManyOutcome::Refused(refused);
+    }
+    let mut polls: Vec<_> = realms
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Box::pin(async move { (i, engine.poll(&r.name, &r.url).await) })
+                as Pin<Box<dyn Future<Output = (usize, Option<JobHandout>)> + Send + '_>>
+        })
+        .collect();
+    let first_job = async move {
+        while !polls.is_empty() {
+            let ((i, job), _, rest) = futures_util::future::select_all(polls).await;
+            if let Some(job) = job {
+                return ManyOutcome::Job(i, job);
+            }
+            polls = rest;
+        }
+        ManyOutcome::Empty
+    };
+    let kicked = async {
+        match kick {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    // A job is taken and returned without an await in between, so ending at a kick drops
+    // only waiting polls.
+    tokio::select! {
+        biased;
+        outcome = first_job => outcome,
+        _ = kicked => ManyOutcome::Empty,
+    }
+}
+
 /// Serve one realm over an upgraded WebSocket until either side closes.
+#[cfg(feature = "native")]
 pub async fn serve_socket(
     mut socket: WebSocket,
     engine: Engine,
@@ -167,6 +249,7 @@ pub async fn serve_socket(
     let _ = socket.send(WsMessage::Close(None)).await;
 }
 
+#[cfg(feature = "native")]
 fn engine_shutdown(engine: &Engine) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     let engine = engine.clone();
     Box::pin(async move { engine.shutdown_requested().await })

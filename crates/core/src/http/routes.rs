@@ -17,6 +17,7 @@ use axum::Router;
 use http::{header, HeaderValue, StatusCode, Uri};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Bodies posted to Daebug endpoints are bounded.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -27,13 +28,21 @@ pub const MAX_QUERY: usize = 16 * 1024;
 struct AppState {
     engine: Engine,
     allowed: AllowedHosts,
+    /// Shared polls waiting, by the id their leader gave them (to end them early).
+    shared_polls: Arc<Mutex<HashMap<String, Arc<tokio::sync::Notify>>>>,
 }
 
 /// Every `/-daebug*` route, with its cross-site and size guards.
 pub fn router(engine: Engine, allowed: AllowedHosts) -> Router {
-    let state = AppState { engine, allowed };
-    let router = Router::new().route("/-daebug-channel", get(channel_poll).post(channel_post));
-    // WebSockets need a native listener; the WASI host has no upgrades (realms use long polls).
+    let state = AppState {
+        engine,
+        allowed,
+        shared_polls: Default::default(),
+    };
+    let router = Router::new()
+        .route("/-daebug-channel", get(channel_poll).post(channel_post))
+        .route("/-daebug-channel-many", post(channel_many));
+    // WebSockets need a native listener; the WASI host has no upgrades (realms share a long poll).
     #[cfg(feature = "native")]
     let router = router.route("/-daebug-ws", get(channel_socket));
     router
@@ -232,6 +241,100 @@ async fn job_script(
             .expect("valid response"),
         None => text_response(StatusCode::NOT_FOUND, "Daebug: no such job script.\n"),
     }
+}
+
+#[derive(Deserialize)]
+struct ManyRequest {
+    #[serde(default)]
+    realms: Vec<super::channel::PolledRealm>,
+    /// This poll's id, so that its leader can end it early (`kick`).
+    #[serde(default)]
+    poll: Option<String>,
+    /// End the waiting poll with this id now (its answer is `{}` unless a job was just taken).
+    #[serde(default)]
+    kick: Option<String>,
+}
+
+/// Removes a shared poll's entry when its request ends.
+struct SharedPollEntry<'a> {
+    polls: &'a Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    id: Option<String>,
+}
+
+impl Drop for SharedPollEntry<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = &self.id {
+            self.polls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(id);
+        }
+    }
+}
+
+/// Most realms one shared poll may carry (an origin's tabs, two realms each).
+const MAX_POLLED_REALMS: usize = 200;
+
+/// `POST /-daebug-channel-many` `{"realms":[{name,url,instance}…],"poll":"<id>"}`: one long poll
+/// for every realm of an origin, on hosts without WebSockets. Answers `{"name","instance","id",
+/// "code"}` for the first job, `{"refused":[names]}` at once when live instances hold names, or
+/// `{}` after the wait or when `{"kick":"<id>"}` ends it early.
+async fn channel_many(State(st): State<AppState>, body: Bytes) -> axum::response::Response {
+    let req: ManyRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                &format!("Daebug: malformed shared poll: {e}\n"),
+            )
+        }
+    };
+    if let Some(kick) = &req.kick {
+        let polls = st.shared_polls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = polls.get(kick) {
+            n.notify_one();
+        }
+        return ok_json("{}");
+    }
+    if req.realms.is_empty() || req.realms.len() > MAX_POLLED_REALMS {
+        return text_response(
+            StatusCode::BAD_REQUEST,
+            &format!("Daebug: a shared poll names 1 to {MAX_POLLED_REALMS} realms.\n"),
+        );
+    }
+    for r in &req.realms {
+        let bad_url = r.url.len() > 4096 || r.url.chars().any(|c| c.is_control());
+        if !crate::names::is_valid_realm_name(&r.name)
+            || bad_url
+            || r.instance.is_empty()
+            || r.instance.len() > 100
+        {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "Daebug: invalid realm in shared poll (name, url or instance).\n",
+            );
+        }
+    }
+    let poll_id = req.poll.filter(|p| !p.is_empty() && p.len() <= 100);
+    let kick = Arc::new(tokio::sync::Notify::new());
+    if let Some(id) = &poll_id {
+        st.shared_polls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), kick.clone());
+    }
+    let _entry = SharedPollEntry {
+        polls: &st.shared_polls,
+        id: poll_id,
+    };
+    let body = match super::channel::poll_many(&st.engine, &req.realms, Some(&kick)).await {
+        super::channel::ManyOutcome::Refused(names) => serde_json::json!({ "refused": names }),
+        super::channel::ManyOutcome::Job(i, job) => {
+            serde_json::json!({ "name": req.realms[i].name, "instance": req.realms[i].instance, "id": job.id, "code": job.code })
+        }
+        super::channel::ManyOutcome::Empty => serde_json::json!({}),
+    };
+    ok_json(&body.to_string())
 }
 
 #[derive(Deserialize)]

@@ -139,6 +139,14 @@
       return !!(S && typeof S.supports === 'function' && S.supports('importmap'));
     } catch (_) { return false; }
   })();
+  /** For tests and diagnosis: `sessionStorage['daebug-channel']` = `shared-poll` or `own-poll`
+   * skips the WebSocket (as on a host without upgrades); the page passes it to its worker. */
+  const CHANNEL_MODE = (() => {
+    try {
+      const raw = IS_WORKER ? new NativeURLSearchParams(G.location.search).get('channel') : (storage && (storageGet || storage.getItem).call(storage, 'daebug-channel'));
+      return raw === 'shared-poll' || raw === 'own-poll' ? raw : '';
+    } catch (_) { return ''; }
+  })();
   /** One id per realm instance (page load or worker start): the server lets one live instance
    * hold a name, and refuses the name to others. */
   const INSTANCE_ID = (() => {
@@ -1207,6 +1215,135 @@
     if (workerState.worker) { stopWorkerRealm(); startWorkerRealm(); }
   }
 
+  // --- Without WebSockets: one long poll per origin, shared by all its realms -----------------
+  //
+  // A long poll per realm would again use up the six connections per host with three tabs. So
+  // the realms of an origin (pages and workers, all tabs) elect one of them with a Web Lock; it
+  // holds one `POST /-daebug-channel-many` for all realms that said they are ready
+  // (BroadcastChannel), and relays each job to its realm. When it goes, the next waiter leads.
+
+  const MANY_PATH = '/-daebug-channel-many';
+  const GROUP = 'daebug-shared-poll';
+  const locks = (() => { try { const l = G.navigator && G.navigator.locks; return l && typeof l.request === 'function' ? l : null; } catch (_) { return null; } })();
+
+  function sharedPollPossible() {
+    return !!(locks && NativeBroadcastChannel && nativeFetch && CHANNEL_MODE !== 'own-poll');
+  }
+
+  function sharedChannel() {
+    return new NativePromise(() => {
+      const bc = new NativeBroadcastChannel(GROUP);
+      let leader = null;
+      let done = 0; // jobs finished: a "ready" from before the last handout is stale
+      const me = () => ({ name: NAME, url: pageHref(), instance: INSTANCE_ID, done });
+      const onJob = (m) => {
+        markClaimed();
+        const finished = () => { done++; announce(); };
+        runJob(m.code, m.id).then(finished, finished);
+      };
+      const onRefused = () => { nameRefused().then(announce, announce); };
+      function announce() {
+        if (busy) return;
+        if (leader) leader.ready(me());
+        else bc.postMessage({ type: 'ready', realm: me() });
+      }
+      bc.onmessage = (e) => {
+        const m = e.data;
+        if (!m || typeof m !== 'object') return;
+        if (m.type === 'job' && m.instance === INSTANCE_ID) onJob(m);
+        else if (m.type === 'refused' && m.instance === INSTANCE_ID) onRefused();
+        else if (m.type === 'ready' && leader && m.realm) leader.ready(m.realm);
+        else if (m.type === 'bye' && leader) leader.gone(m.instance);
+        else if (m.type === 'leader') announce(); // a new leader: tell it we are here
+      };
+      if (addListener && !IS_WORKER) addListener('pagehide', () => { try { bc.postMessage({ type: 'bye', instance: INSTANCE_ID }); } catch (_) { /* ignore */ } });
+      const deliver = (m) => {
+        if (m.instance === INSTANCE_ID) (m.type === 'job' ? onJob : onRefused)(m);
+        else bc.postMessage(m);
+      };
+      locks.request('daebug-shared-poll-leader', () => {
+        leader = sharedPollLeader(deliver);
+        bc.postMessage({ type: 'leader' });
+        announce();
+        return leader.run(); // never settles while this realm lives
+      }).catch(() => {});
+      announce();
+      setRepeat(announce, 3000);
+      setTimer(markClaimed, 1500); // no refusal by then: the name is ours
+    });
+  }
+
+  /** The leader's side: the ready realms, and the one long poll for all of them. */
+  function sharedPollLeader(deliver) {
+    const ready = new Map(); // instance -> { realm, seen }
+    const minDone = new Map(); // instance -> `done` its next "ready" must show (after a handout)
+    const manyUrl = () => new NativeURL(MANY_PATH, CHANNEL_ORIGIN || undefined).href;
+    let pollId = '';
+    let kicked = true;
+    let wake = null;
+    // The realm list changed: end the waiting poll politely (an aborted request could lose a
+    // job handed out at that very moment), or wake the idle loop.
+    const restart = () => {
+      if (wake) { wake(); wake = null; }
+      if (kicked || !pollId) return;
+      kicked = true;
+      nativeFetch(manyUrl(), { method: 'POST', cache: 'no-store', headers: { 'content-type': 'application/json' },
+        body: jsonStringify({ kick: pollId }) }).then(readText, () => {});
+    };
+    return {
+      ready(realm) {
+        if (!realm || typeof realm.instance !== 'string') return;
+        if ((Number(realm.done) || 0) < (minDone.get(realm.instance) || 0)) return; // sent before its job arrived
+        const known = ready.has(realm.instance);
+        ready.set(realm.instance, { realm, seen: now() });
+        if (!known) restart();
+      },
+      gone(instance) {
+        if (ready.delete(instance)) restart();
+      },
+      async run() {
+        let backoff = 0;
+        for (;;) {
+          for (const [instance, entry] of ready) if (now() - entry.seen > 10000) ready.delete(instance);
+          if (ready.size === 0) {
+            await new NativePromise((resolve) => { wake = resolve; setTimer(resolve, 3000); });
+            continue;
+          }
+          const realms = Array.from(ready.values(), (e) => ({ name: e.realm.name, url: e.realm.url, instance: e.realm.instance }));
+          pollId = INSTANCE_ID + '-' + now().toString(36) + '-' + mathRandom().toString(36).slice(2, 8);
+          kicked = false;
+          try {
+            const res = await nativeFetch(manyUrl(), {
+              method: 'POST', cache: 'no-store', signal: timeoutSignal(120000),
+              headers: { 'content-type': 'application/json' }, body: jsonStringify({ realms, poll: pollId }),
+            });
+            const text = await readText(res);
+            if (!res.ok) throw new NativeError(`HTTP ${res.status}`);
+            backoff = 0;
+            const answer = text ? jsonParse(text) : {};
+            if (answer.refused) {
+              for (const name of answer.refused) {
+                for (const [instance, entry] of ready) {
+                  if (entry.realm.name === name) { ready.delete(instance); deliver({ type: 'refused', instance }); }
+                }
+              }
+            } else if (answer.id && answer.instance) {
+              const entry = ready.get(answer.instance);
+              ready.delete(answer.instance);
+              minDone.set(answer.instance, (entry ? Number(entry.realm.done) || 0 : 0) + 1);
+              deliver({ type: 'job', instance: answer.instance, id: answer.id, code: answer.code });
+            }
+          } catch (_) {
+            backoff = backoff ? Math.min(backoff * 2, 5000) : 500;
+            await sleep(backoff);
+          } finally {
+            pollId = '';
+          }
+        }
+      },
+    };
+  }
+
   /** The realm's connection loop: never throws, backs off on errors, no idle sleeps between jobs. */
   async function channelLoop() {
     let socketFailures = 0;
@@ -1214,7 +1351,7 @@
     let quickEmpties = 0;
     for (;;) {
       try {
-        if (NativeWebSocket && (socketWorked || socketFailures < 2)) {
+        if (NativeWebSocket && !CHANNEL_MODE && (socketWorked || socketFailures < 2)) {
           const outcome = await socketSession();
           if (outcome === 'refused') { await nameRefused(); continue; }
           refusals = 0;
@@ -1225,6 +1362,7 @@
           continue;
         }
         if (!nativeFetch) return;
+        if (sharedPollPossible()) return sharedChannel(); // never settles
         const outcome = await pollOnce();
         backoff = 0;
         if (outcome === 'refused') { await nameRefused(); continue; }
@@ -1449,7 +1587,7 @@
     if (!NativeWorker) return;
     let worker;
     try {
-      const port = DIRECT_PORT ? '&port=' + DIRECT_PORT : '';
+      const port = (DIRECT_PORT ? '&port=' + DIRECT_PORT : '') + (CHANNEL_MODE ? '&channel=' + CHANNEL_MODE : '');
       const url = new NativeURL(WORKER_PATH + '?name=' + encodeURIComponent(workerState.name) + port, SERVER_ORIGIN || undefined);
       worker = new NativeWorker(trustedScriptUrl(url.href), { type: 'module' });
     } catch (err) {
@@ -1546,7 +1684,7 @@
     bodyCandidates,
     assembleBody,
     job: registerJobScript,
-    get channel() { return activeSocket ? 'websocket' : claimed ? 'long-poll' : 'connecting'; },
+    get channel() { return activeSocket ? 'websocket' : !claimed ? 'connecting' : sharedPollPossible() ? 'shared-poll' : 'long-poll'; },
     get worker() { return workerState.worker; },
     get heartbeatTimeoutMs() { return workerState.timeoutMs; },
     // Used by the node:test module: isolated test frames find their page's run here, and the
