@@ -141,10 +141,10 @@ describe('the shim in hostile pages (Chromium)', () => {
     assert.ok(reply, 'the job finished');
     assert.equal(reply.body, '"done"');
     assert.deepEqual(reply.events.map((e) => e.body), ['early', 'later']);
-    assert.ok(earlyAt !== null && earlyAt < 2500, `"early" showed at ${earlyAt} ms`);
+    assert.ok(earlyAt !== null && earlyAt < 3000, `"early" showed at ${earlyAt} ms`);
     // Refreshed at ~1 s, then not before ~6 s: "later" (at 2 s) waits for the reply.
     assert.equal(laterInPlaceholder, false, 'placeholder refreshed again before 5 s');
-    assert.deepEqual([...placeholders].filter((p) => !/^executing \((0|1)s\)$/.test(p)), [], [...placeholders].join(', '));
+    assert.deepEqual([...placeholders].filter((p) => !/^executing \([0-2]s\)$/.test(p)), [], [...placeholders].join(', '));
     await realm.page.close();
   });
 });

@@ -28,8 +28,9 @@ pub const MAX_QUERY: usize = 16 * 1024;
 struct AppState {
     engine: Engine,
     allowed: AllowedHosts,
-    /// Shared polls waiting, by the id their leader gave them (to end them early).
-    shared_polls: Arc<Mutex<HashMap<String, Arc<tokio::sync::Notify>>>>,
+    /// Shared polls waiting, by the id their leader gave them (to end them early). A kick may
+    /// arrive before its poll: it leaves a permit that ends that poll at once.
+    shared_polls: Arc<Mutex<SharedPolls>>,
 }
 
 /// Every `/-daebug*` route, with its cross-site and size guards.
@@ -255,9 +256,30 @@ struct ManyRequest {
     kick: Option<String>,
 }
 
+type SharedPolls = HashMap<String, (Arc<tokio::sync::Notify>, std::time::Instant)>;
+
+/// The notify for shared poll `id`, created if missing (stale entries of kicks whose polls
+/// never came are dropped after a minute).
+fn shared_poll(polls: &Mutex<SharedPolls>, id: &str) -> Arc<tokio::sync::Notify> {
+    let mut polls = polls.lock().unwrap_or_else(|e| e.into_inner());
+    if polls.len() > 256 {
+        polls.retain(|_, (_, at)| at.elapsed() < std::time::Duration::from_secs(60));
+    }
+    polls
+        .entry(id.to_string())
+        .or_insert_with(|| {
+            (
+                Arc::new(tokio::sync::Notify::new()),
+                std::time::Instant::now(),
+            )
+        })
+        .0
+        .clone()
+}
+
 /// Removes a shared poll's entry when its request ends.
 struct SharedPollEntry<'a> {
-    polls: &'a Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    polls: &'a Mutex<SharedPolls>,
     id: Option<String>,
 }
 
@@ -289,11 +311,12 @@ async fn channel_many(State(st): State<AppState>, body: Bytes) -> axum::response
             )
         }
     };
-    if let Some(kick) = &req.kick {
-        let polls = st.shared_polls.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = polls.get(kick) {
-            n.notify_one();
-        }
+    if let Some(kick) = req
+        .kick
+        .as_deref()
+        .filter(|k| !k.is_empty() && k.len() <= 100)
+    {
+        shared_poll(&st.shared_polls, kick).notify_one();
         return ok_json("{}");
     }
     if req.realms.is_empty() || req.realms.len() > MAX_POLLED_REALMS {
@@ -316,13 +339,10 @@ async fn channel_many(State(st): State<AppState>, body: Bytes) -> axum::response
         }
     }
     let poll_id = req.poll.filter(|p| !p.is_empty() && p.len() <= 100);
-    let kick = Arc::new(tokio::sync::Notify::new());
-    if let Some(id) = &poll_id {
-        st.shared_polls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), kick.clone());
-    }
+    let kick = match &poll_id {
+        Some(id) => shared_poll(&st.shared_polls, id),
+        None => Arc::new(tokio::sync::Notify::new()),
+    };
     let _entry = SharedPollEntry {
         polls: &st.shared_polls,
         id: poll_id,
