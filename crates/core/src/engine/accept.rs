@@ -86,8 +86,12 @@ impl Engine {
         }) else {
             return;
         };
-        // No "is this our own write?" shortcut: one of our edits may have landed just after the
-        // agent's append and carried it unaccepted. Reading the tail is cheap.
+        // Our own write echoing back through the watcher: nothing new to read. (An edit of ours
+        // that carried an agent's fresh append along asks for a sync itself: see
+        // `edit_log_with`.)
+        if self.inner.store.is_as_written(&log) {
+            return;
+        }
         if !self.inside_root(&log) {
             return;
         }

@@ -291,7 +291,8 @@ impl Engine {
             };
             if let Some((handout, log)) = taken {
                 let code = handout.code.clone();
-                self.edit_log(&log, |t| edit::mark_executing(t, &code));
+                // Nothing to do when the request was accepted as `executing` already: no wider look.
+                self.edit_log_in_window(&log, |t| edit::mark_executing(t, &code));
                 self.write_registry();
                 return Some(handout);
             }

@@ -268,17 +268,27 @@ impl Engine {
         if !self.inside_root(path) {
             return None;
         }
+        let mut carried_request = false;
         let result = self.inner.store.edit_log(path, window::boundary, |v| {
             if !v.whole() && !window::window_ok(v.text) {
                 return Edit::More;
             }
             match f(v.text) {
-                Some(new) if new != v.text => Edit::Write(new, true),
+                Some(new) if new != v.text => {
+                    carried_request = below_footer_has_fence(&new);
+                    Edit::Write(new, true)
+                }
                 Some(_) => Edit::Keep(true),
                 None if widen_when_missing && !v.whole() => Edit::More,
                 None => Edit::Keep(false),
             }
         });
+        if carried_request && matches!(result, Ok(Some(true))) {
+            // Our write carried text the agent appended below the footer, which the watcher's
+            // echo of our write would otherwise skip as our own: read it now.
+            self.inner.store.forget(path);
+            let _ = self.inner.sync_tx.send(path.to_path_buf());
+        }
         match result {
             Ok(r) => r,
             Err(e) => {
@@ -287,6 +297,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// Does the text below the (last) footer hold a fence, i.e. possibly a request not yet taken?
+fn below_footer_has_fence(text: &str) -> bool {
+    text.rfind(crate::log::parse::FOOTER_PROMPT)
+        .map(|at| &text[at..])
+        .is_some_and(|tail| tail.contains("```") || tail.contains("~~~"))
 }
 
 fn outcome_text(outcome: &Outcome) -> String {

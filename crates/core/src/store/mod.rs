@@ -319,6 +319,7 @@ impl Store {
                     return Ok(Some(r));
                 }
                 Edit::More if snap.offset > 0 => {
+                    tracing::debug!(path = %path.display(), offset = snap.offset, "the edit asked for a wider window");
                     min_window = (min_window * 4).max(snap.sig.len - snap.offset + 1);
                     continue;
                 }
