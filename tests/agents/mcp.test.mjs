@@ -71,7 +71,7 @@ for (const [kind, makeTransport] of Object.entries(transports)) {
       assert.equal(log.replies.at(-1).agent, clientName);
       assert.equal(log.replies.at(-1).body, '2');
 
-      const err = await client.callTool({ name: 'evaluate', arguments: { code: 'null.x', realm: realm.name } });
+      const err = await client.callTool({ name: 'evaluate', arguments: { code: `null.${kind === 'stdio' ? 'viaStdio' : 'viaHttp'}`, realm: realm.name } });
       assert.equal(err.isError, true);
       assert.match(err.content[0].text, /```Error\nTypeError/);
 
@@ -85,7 +85,7 @@ for (const [kind, makeTransport] of Object.entries(transports)) {
 
       const tail = await client.callTool({ name: 'read_log', arguments: { realm: realm.name, last: 2 } });
       assert.ok(!tail.isError);
-      assert.match(tail.content[0].text, new RegExp(`^### 🗣️${clientName} to ${realm.name}`));
+      assert.match(tail.content[0].text, new RegExp(`^### 🗣️${clientName} to ${realm.name}`), readText(realm.log).slice(-3000));
       assert.match(tail.content[0].text, /#### 🚫/);
 
       const tests = await client.callTool({ name: 'run_tests', arguments: { files: ['ok.test.js'] } });

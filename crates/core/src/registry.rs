@@ -71,7 +71,8 @@ pub fn render_live(started_at: &str, entries: &[Entry]) -> String {
          2. Append a fenced ```js block at the very end, below the footer line. Several blocks in one append run in order.\n\
          3. The server writes `executing (Ns)` under your block at once, then replaces it with the result, console output and errors, with timing.\n\
          4. Code runs as the body of an async function in the page (or its web worker): `await` works, the last expression is the result, `globalThis` keeps state.\n\
-         5. To stop the server, write %%SHUTDOWN%% on a line of its own in this file.\n",
+         5. To stop the server, write %%SHUTDOWN%% on a line of its own in this file.\n\
+         6. From a shell: `daebug run [--realm NAME] 'CODE'` appends the request for you, waits and prints the reply (`daebug realms` lists realms; MCP: `daebug mcp`).\n",
     );
     out
 }

@@ -31,9 +31,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(engine: Engine) -> Router<S> {
         .route("/-daebug-api/log", get(log))
         .route("/-daebug-api/run", post(run))
         .route("/-daebug-api/test", post(test));
-    // MCP over streamable HTTP needs the native build (rmcp's server transport).
+    // MCP over streamable HTTP needs the native build (rmcp's server transport). Daebug sends
+    // nothing unprompted, so there is no standalone SSE stream: `GET` is 405, as the MCP spec
+    // allows — a stream that never ends would also hold hosts like Vite open at close.
     #[cfg(feature = "native")]
-    let router = router.nest_service(MCP, crate::mcp::http_service(engine.clone()));
+    let router = {
+        let mcp = crate::mcp::http_service(engine.clone());
+        router.route(
+            MCP,
+            get(no_sse_stream)
+                .post_service(mcp.clone())
+                .delete_service(mcp),
+        )
+    };
     router.with_state(engine)
 }
 
@@ -281,6 +291,19 @@ pub fn split_entries(text: &str) -> Vec<&str> {
 }
 
 // ----- HTTP handlers ---------------------------------------------------------------------
+
+#[cfg(feature = "native")]
+async fn no_sse_stream() -> axum::response::Response {
+    let mut res = respond(error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Daebug's MCP endpoint has no server-initiated stream; POST JSON-RPC requests to it",
+    ));
+    res.headers_mut().insert(
+        header::ALLOW,
+        http::HeaderValue::from_static("POST, DELETE"),
+    );
+    res
+}
 
 async fn health(State(engine): State<Engine>) -> axum::response::Response {
     respond(health_op(&engine))

@@ -89,7 +89,8 @@ pub fn title_and_guide(ctx: LogContext) -> String {
          Code runs as the body of an async function: `await` works, the value of the last \
          expression is the result, and state meant to outlive a request goes on `globalThis`. \
          `node:test` and `node:assert` can be imported to run tests here. Text above the footer \
-         is history: the server never rewrites what you wrote.\n\n\
+         is history: the server never rewrites what you wrote. From a shell, `daebug run --realm <this realm> 'CODE'` appends the same request, waits \
+         and prints its reply.\n\n\
          ---\n\n",
         // Names and URLs come from the network: inert text, never Markdown structure.
         realm = crate::names::escape_inline(ctx.realm),
