@@ -38,19 +38,18 @@ try {
   const realm = await openRealm(server, browser);
   await client.connect(new StreamableHTTPClientTransport(new URL('/-daebug-mcp', server.url)));
   const times = { file: [], run: [], mcp: [] };
-  const env = { DAEBUG_BIN: binPath };
   for (let i = -3; i < requests; i++) {
     // Warm-up rounds (i < 0) are not counted.
     let t = performance.now();
-    const reply = await runJs(realm.log, `${i} + 1`);
+    const reply = await runJs(realm.log, `(${i}) + 1`);
     if (reply.body !== String(i + 1)) throw new Error(`file: unexpected reply ${reply.body}`);
     const file = performance.now() - t;
 
-    const r = await runCli(['run', '--json', '--realm', realm.name, `${i} + 2`], { cwd: server.root, env });
+    const r = await runCli(['run', '--json', '--realm', realm.name, `(${i}) + 2`], { cwd: server.root, cmd: [binPath] });
     if (r.code !== 0 || JSON.parse(r.stdout).value !== i + 2) throw new Error(`run: ${r.code} ${r.stdout} ${r.stderr}`);
 
     t = performance.now();
-    const ev = await client.callTool({ name: 'evaluate', arguments: { code: `${i} + 3`, realm: realm.name } });
+    const ev = await client.callTool({ name: 'evaluate', arguments: { code: `(${i}) + 3`, realm: realm.name } });
     if (ev.structuredContent?.value !== i + 3) throw new Error(`mcp: ${JSON.stringify(ev)}`);
     const mcp = performance.now() - t;
 
