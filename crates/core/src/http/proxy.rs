@@ -6,6 +6,11 @@
 //! only HTML is buffered, by the injection layer. Upgrades (WebSocket) are forwarded: when the
 //! upstream answers `101`, the two upgraded connections are joined byte for byte.
 //!
+//! Private names (dot-files, keys, certificates, credentials; see
+//! [`super::security::private_reason`]) and paths that climb out with `..` are refused before
+//! anything is forwarded: the proxied server's folder gets the same protection as the root the
+//! standalone server serves.
+//!
 //! HTTPS (native builds): when the proxied server would have been served with a certificate
 //! (esbuild's `keyfile`/`certfile`), the front proxy listens with that certificate instead
 //! ([`tls_acceptor`], [`serve_tls`]) and the upstream stays plain HTTP on loopback.
@@ -69,6 +74,10 @@ impl tower::Service<Request<Body>> for Proxy {
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        if let Some(refusal) = super::static_files::refusal_by_name(req.uri().path()) {
+            tracing::debug!("proxy refused {}: {}", req.uri().path(), refusal.reason());
+            return Box::pin(async move { Ok(refusal.response()) });
+        }
         let client = self.client.clone();
         let target = self.target.clone();
         Box::pin(async move {
@@ -371,6 +380,97 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(&got, b"HELLO");
+        engine.close();
+    }
+
+    /// The proxied server's private files are refused by name before anything is forwarded;
+    /// public paths still reach it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refuses_private_names_before_forwarding() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Upstream: counts the requests it sees and answers each with a secret.
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream_addr = upstream.local_addr().unwrap();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let seen_up = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = upstream.accept().await.unwrap();
+                let seen_up = seen_up.clone();
+                tokio::spawn(async move {
+                    let _ = read_head(&mut sock).await;
+                    seen_up.fetch_add(1, Ordering::SeqCst);
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nSECRET")
+                        .await;
+                });
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let engine = crate::engine::Engine::new(crate::engine::Options::new(dir.path())).unwrap();
+        engine.start().unwrap();
+        let app = front(
+            engine.clone(),
+            AllowedHosts::default(),
+            upstream_addr.to_string(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let get = |path: &'static str| async move {
+            let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            client
+                .write_all(
+                    format!(
+                        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+                        addr.port()
+                    )
+                    .as_bytes(),
+                )
+                .await
+                .unwrap();
+            let mut out = Vec::new();
+            tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                client.read_to_end(&mut out),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        for path in [
+            "/.env",
+            "/.git/config",
+            "/sub/.aws/credentials",
+            "/%2eenv",
+            "/server.KEY",
+            "/certs/site.pem",
+            "/id_ed25519",
+            "/a/../../etc/passwd",
+            "/a/%2e%2e/b",
+        ] {
+            let res = get(path).await;
+            assert!(!res.contains("SECRET"), "{path} was forwarded: {res}");
+            assert!(
+                res.starts_with("HTTP/1.1 403") || res.starts_with("HTTP/1.1 404"),
+                "{path}: {res}"
+            );
+        }
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            0,
+            "no private path reached upstream"
+        );
+        for path in ["/app.js", "/.well-known/x", "/id_utils.js"] {
+            let res = get(path).await;
+            assert!(res.starts_with("HTTP/1.1 200"), "{path}: {res}");
+            assert!(res.contains("SECRET"), "{path}: {res}");
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
         engine.close();
     }
 
