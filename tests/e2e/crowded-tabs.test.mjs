@@ -13,7 +13,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { appendToLog, jsBlock, launchBrowser, logPath, openRealm, parseLog, parseRegistry, readText, REPO_ROOT, runJs, startServer, waitForFile } from '../helpers/daebug.mjs';
+import { appendToLog, jsBlock, launchBrowser, logPath, openRealm, parseLog, parseRegistry, readText, REPO_ROOT, runJs, startServer, waitForFile, removeTree } from '../helpers/daebug.mjs';
 
 const FIXTURE = path.join(REPO_ROOT, 'tests', 'e2e', 'fixtures', 'hostile');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,6 +39,7 @@ describe('many tabs on one dev server (Chromium)', () => {
   after(async () => {
     await browser?.close();
     await server?.stop();
+    if (server) await removeTree(path.dirname(server.root));
   });
 
   for (const [mode, what] of [['websocket', 'a WebSocket per realm'], ['shared-poll', 'without WebSockets (a host that cannot upgrade): one long poll shared by the origin']]) {

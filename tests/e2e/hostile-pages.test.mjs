@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchBrowser, openRealm, parseLog, readText, REPO_ROOT, runJs, appendToLog, jsBlock, startServer } from '../helpers/daebug.mjs';
+import { launchBrowser, openRealm, parseLog, readText, REPO_ROOT, runJs, appendToLog, jsBlock, startServer, removeTree } from '../helpers/daebug.mjs';
 
 const FIXTURE = path.join(REPO_ROOT, 'tests', 'e2e', 'fixtures', 'hostile');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,6 +41,7 @@ describe('the shim in hostile pages (Chromium)', () => {
   after(async () => {
     await browser?.close();
     await server?.stop();
+    if (server) await removeTree(path.dirname(server.root));
   });
 
   for (const [file, what] of [['csp-self.html', "script-src 'self'"], ['csp-nonce.html', "script-src 'self' with a nonce"], ['tt.html', 'Trusted Types required']]) {
@@ -175,6 +176,7 @@ describe('a CSP response header with a nonce and Trusted Types, through the fron
   after(async () => {
     await browser?.close();
     await daebug?.close();
+    if (root) await removeTree(path.dirname(root));
     await new Promise((resolve) => origin?.close(resolve));
   });
 

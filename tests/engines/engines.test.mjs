@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchBrowser, logPath, parseRegistry, readText, REPO_ROOT, runJs, startServer, waitForFile } from '../helpers/daebug.mjs';
+import { launchBrowser, logPath, parseRegistry, readText, REPO_ROOT, runJs, startServer, waitForFile, removeTree } from '../helpers/daebug.mjs';
 import { launchFirefox, launchWebKit } from './browsers.mjs';
 
 const FIXTURE = path.join(REPO_ROOT, 'tests', 'e2e', 'fixtures', 'hostile');
@@ -55,6 +55,7 @@ for (const engine of ENGINES) {
     after(async () => {
       await browser?.close();
       await server?.stop();
+    if (server) await removeTree(path.dirname(server.root));
     });
 
     test('values, statements, the channel', async () => {
