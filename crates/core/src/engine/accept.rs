@@ -3,9 +3,11 @@
 //! found on the realm. Also reacts to `%%SHUTDOWN%%` in the registry and to `daebug/` appearing.
 
 use super::realms::Job;
-use super::Engine;
+use super::{Engine, Notice};
 use crate::clock::now_hms;
 use crate::log::edit::{self, LogContext};
+use crate::log::events::render_diagnostic;
+use crate::log::problems::{self, Problem};
 use crate::log::window;
 use crate::names;
 use crate::registry;
@@ -101,17 +103,22 @@ impl Engine {
             subject: &subject,
             now: &now,
         };
+        let mut problem = None;
         let jobs = self.inner.store.edit_log(&log, window::boundary, |v| {
             if !v.whole() && (!window::window_ok(v.text) || !window::head_has_title(v.head)) {
                 return Edit::More;
             }
             let synced = edit::sync_window(v.text, ctx, busy, !v.whole());
+            problem = problems::detect(synced.text.as_deref().unwrap_or(v.text));
             match synced.text {
                 Some(t) => Edit::Write(t, synced.jobs),
                 None => Edit::Keep(synced.jobs),
             }
         });
         self.restore_replies(&key, &log);
+        if let Some(p) = problem {
+            self.diagnose_problem(&key, &log, &p);
+        }
         let jobs = match jobs {
             Ok(Some(jobs)) => jobs,
             Ok(None) => return, // deleted: leave it alone
@@ -141,6 +148,37 @@ impl Engine {
             n.notify_waiters();
         }
         self.write_registry();
+    }
+
+    /// Write one ⚠️ diagnostic for a request that cannot run, unless this problem (the same
+    /// offending text) was diagnosed already: once per problem, not once per edit.
+    fn diagnose_problem(&self, key: &str, log: &Path, p: &Problem) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (p.kind as u8, &p.key).hash(&mut h);
+        let hash = h.finish();
+        let Some((fresh, name)) = self.with_realm(key, |r| {
+            if r.diagnosed.contains(&hash) {
+                return (false, r.name.clone());
+            }
+            if r.diagnosed.len() >= 64 {
+                r.diagnosed.pop_front();
+            }
+            r.diagnosed.push_back(hash);
+            (true, r.name.clone())
+        }) else {
+            return;
+        };
+        if !fresh {
+            return;
+        }
+        tracing::debug!(kind = ?p.kind, "a request in {} cannot run", log.display());
+        let section = render_diagnostic(&name, &now_hms(), &p.message);
+        self.edit_log(log, |t| Some(edit::insert_problem_diagnostic(t, &section)));
+        self.report(Notice::Diagnostic {
+            realm: name,
+            message: p.message.clone(),
+        });
     }
 
     /// A save of the agent based on an older version of the log may bring back the placeholder

@@ -89,6 +89,9 @@ pub(super) struct Realm {
     pub(super) recent: VecDeque<(String, crate::log::Reply)>,
     pub(super) current: Option<Running>,
     pub(super) gone_since: Option<String>,
+    /// Hashes of the requests-that-cannot-run already diagnosed (see `log::problems`), so
+    /// each problem gets one diagnostic, not one per edit. Bounded: oldest dropped first.
+    pub(super) diagnosed: VecDeque<u64>,
 }
 
 impl Realm {
@@ -167,6 +170,7 @@ impl Engine {
                 recent: VecDeque::new(),
                 current: None,
                 gone_since: None,
+                diagnosed: VecDeque::new(),
             }
         });
         if realm.gone_since.take().is_some() {

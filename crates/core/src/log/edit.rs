@@ -165,6 +165,14 @@ fn accept(text: &str, ctx: LogContext, busy: bool) -> Option<(String, Vec<NewJob
             (end, end)
         }
     };
+    // Bytes that are not UTF-8 (escaped by the store) below the footer: the request is held
+    // and diagnosed (see `super::problems`), never run garbled.
+    if text[tail_start..]
+        .chars()
+        .any(|c| (0x10FF00..=0x10FFFF).contains(&(c as u32)))
+    {
+        return None;
+    }
     let tail_fences: Vec<&Fence> = doc
         .fences
         .iter()
@@ -588,6 +596,42 @@ fn insert_above_footer_lf(text: &str, section: &str) -> String {
     out.push('\n');
     out.push_str(&text[footer.start..]);
     out
+}
+
+/// Insert a diagnostic section for a request that cannot run: above the footer, or, when the
+/// problem is a copied footer, above the first of the two (so that the section never lands
+/// between the agent's request and the footer it belongs below).
+pub fn insert_problem_diagnostic(text: &str, section: &str) -> String {
+    let section = to_lf(section);
+    let done = lf_edit(text, |text| {
+        let copied = super::problems::detect(text)
+            .is_some_and(|p| p.kind == super::problems::ProblemKind::SecondFooter);
+        if !copied {
+            return Some(insert_above_footer_lf(text, &section));
+        }
+        let doc = Doc::parse(text);
+        let prompts: Vec<usize> = (0..doc.lines.len())
+            .filter(|&i| {
+                doc.line_text(&doc.lines[i]).starts_with(FOOTER_PROMPT) && doc.is_outside_code(i)
+            })
+            .collect();
+        let i = prompts[prompts.len() - 2];
+        let start_line = if i > 0 && doc.line_text(&doc.lines[i - 1]) == FOOTER_RULE {
+            i - 1
+        } else {
+            i
+        };
+        let at = doc.lines[start_line].start;
+        let mut out = join_history(&text[..at]);
+        out.push_str(&section);
+        if !section.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(&text[at..]);
+        Some(out)
+    });
+    done.expect("always edits")
 }
 
 /// Does the text use CRLF line breaks (for most of its lines)?

@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod events;
 pub mod parse;
+pub mod problems;
 pub mod window;
 
 pub use edit::{footer, LogContext, NewJob, Synced};

@@ -28,6 +28,8 @@ pub struct Fence {
     pub closed: bool,
     /// Indented (4-space) code block rather than a fenced one.
     pub indented: bool,
+    /// Inside a blockquote or list item (such a block also ends where its container ends).
+    pub in_container: bool,
 }
 
 impl Fence {
@@ -190,8 +192,13 @@ fn split_lines(text: &str) -> Vec<Line> {
 fn find_fences(text: &str) -> Vec<Fence> {
     let mut fences = Vec::new();
     let mut current: Option<Fence> = None;
+    let mut containers = 0usize;
     for (event, range) in Parser::new(text).into_offset_iter() {
         match event {
+            Event::Start(Tag::BlockQuote(_) | Tag::Item) => containers += 1,
+            Event::End(TagEnd::BlockQuote(_) | TagEnd::Item) => {
+                containers = containers.saturating_sub(1)
+            }
             Event::Start(Tag::CodeBlock(kind)) => {
                 let (info, indented) = match kind {
                     CodeBlockKind::Fenced(info) => (info.to_string(), false),
@@ -203,6 +210,7 @@ fn find_fences(text: &str) -> Vec<Fence> {
                     code: String::new(),
                     closed: false,
                     indented,
+                    in_container: containers > 0,
                 });
             }
             Event::Text(t) => {

@@ -40,6 +40,11 @@ pub fn boundary(chunk: &[u8]) -> Option<usize> {
     None
 }
 
+/// Does `line` start with one of the server's section or request headers?
+pub fn is_boundary_line(line: &str) -> bool {
+    BOUNDARY_PREFIXES.iter().any(|p| line.starts_with(p))
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
