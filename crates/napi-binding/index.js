@@ -43,6 +43,11 @@ try {
 }
 
 if (binding.__napiBindingTarget !== 'native') {
+  // The WASI threads are Workers started with this process's execArgv; without this each
+  // prints Node's "WASI is experimental" warning into the user's terminal.
+  if (!process.execArgv.some((a) => a.startsWith('--disable-warning') || a === '--no-warnings')) {
+    process.execArgv.push('--disable-warning=ExperimentalWarning');
+  }
   binding = require('./host/wasi.cjs').hostWasi(binding);
 }
 

@@ -30,7 +30,15 @@ pub(super) fn replace(
     sig: Sig,
     #[cfg_attr(not(target_os = "linux"), allow(unused_variables))] last: &[u8],
 ) -> io::Result<Outcome> {
+    #[cfg(not(target_os = "wasi"))]
     let old = read.try_clone()?;
+    // WASI (preview 1) cannot duplicate a handle: open the file again; the caller has just
+    // checked that it is still the one that was read.
+    #[cfg(target_os = "wasi")]
+    let old = {
+        let _ = read;
+        File::open(path)?
+    };
     #[cfg(target_os = "linux")]
     {
         match exchange(temp.path(), path) {
