@@ -115,7 +115,6 @@ impl Engine {
                 None => Edit::Keep(synced.jobs),
             }
         });
-        self.restore_replies(&key, &log);
         if let Some(p) = problem {
             self.diagnose_problem(&key, &log, &p);
         }
@@ -128,6 +127,7 @@ impl Engine {
             }
         };
         if jobs.is_empty() {
+            self.restore_replies(&key, &log);
             return;
         }
         let jobs: Vec<Job> = jobs
@@ -139,6 +139,9 @@ impl Engine {
             })
             .collect();
         let notify = self.with_realm(&key, |r| {
+            // A new request with the code of a finished one: its placeholder is not that job's.
+            r.recent
+                .retain(|(code, _)| !jobs.iter().any(|j| j.code.trim() == code.trim()));
             r.queue.extend(jobs);
             r.last_activity = Instant::now();
             r.last_activity_at = now_hms();
@@ -147,6 +150,7 @@ impl Engine {
         if let Some(n) = notify {
             n.notify_waiters();
         }
+        self.restore_replies(&key, &log);
         self.write_registry();
     }
 

@@ -139,6 +139,16 @@ impl Engine {
         let written = self.edit_log(&log, |t| edit::reply(t, &code, &reply));
         if written == Some(true) {
             self.with_realm(key, |r| {
+                // Kept to answer this job's placeholder should a stale save bring it back —
+                // unless a request with the same code is waiting or running: a placeholder for
+                // that code is then that request's, not this job's.
+                let same = |c: &str| c.trim() == code.trim();
+                if r.queue.iter().any(|j| same(&j.code))
+                    || r.current.as_ref().is_some_and(|c| same(&c.job.code))
+                {
+                    return;
+                }
+                r.recent.retain(|(c, _)| !same(c));
                 r.recent.push_back((code.clone(), reply.clone()));
                 while r.recent.len() > RECENT_REPLIES {
                     r.recent.pop_front();
