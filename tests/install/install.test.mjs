@@ -81,12 +81,27 @@ async function startServer(dir, cmd, args, env, url) {
   }
 }
 
+/** Whether any process of the group led by `pid` is still alive. */
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGTERM to the whole process group, as a terminal or process manager sends it, then wait until
+ * every process in it is gone: npm dies of the signal at once, while the daebug process under it
+ * still writes `stopped` to the registry on its way out.
+ */
 async function stop(proc) {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.on('exit', r));
+  if (!groupAlive(proc.pid)) return;
   process.kill(-proc.pid, 'SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-  if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid, 'SIGKILL');
+  const deadline = Date.now() + 8000;
+  while (groupAlive(proc.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (groupAlive(proc.pid)) process.kill(-proc.pid, 'SIGKILL');
 }
 
 /** `npx daebug` serves site/, the page connects, and a request gets its reply on disk. */
