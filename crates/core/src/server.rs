@@ -184,13 +184,37 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Serve `app` on `listener` (HTTP/1.1 with upgrades, `TCP_NODELAY`) until `shutdown`
 /// resolves, then finish the open requests (hosts bound that wait themselves). Unlike
 /// `axum::serve`, a client that sends half a header, or stops in the middle of a body, for
-/// longer than `read_timeout` is disconnected. Every Daebug listener goes through this.
+/// longer than `read_timeout` is disconnected. Every plain-HTTP Daebug listener goes through
+/// this; HTTPS ones through [`crate::http::proxy::serve_tls`], the same loop with a handshake.
 pub async fn serve_http(
     listener: TcpListener,
     app: axum::Router,
     read_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_connections(listener, app, read_timeout, shutdown, |tcp| async move {
+        Some(tcp)
+    })
+    .await;
+    Ok(())
+}
+
+/// The accept loop behind [`serve_http`] and [`crate::http::proxy::serve_tls`]: each accepted
+/// connection goes through `handshake` (the identity for plain HTTP; TLS for HTTPS — `None`
+/// drops the connection), then HTTP/1.1 with upgrades, a `read_timeout` on the header and on
+/// each piece of a body, and a graceful close once `shutdown` resolves. Returns when every
+/// open connection has finished.
+pub async fn serve_connections<Io, Handshake, Fut>(
+    listener: TcpListener,
+    app: axum::Router,
+    read_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    handshake: Handshake,
+) where
+    Handshake: Fn(TcpStream) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Option<Io>> + Send + 'static,
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -211,22 +235,27 @@ pub async fn serve_http(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
-        let app = app.clone();
-        let service =
-            hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                let req = req.map(|body| {
-                    axum::body::Body::new(tower_http::timeout::TimeoutBody::new(read_timeout, body))
-                });
-                app.clone().oneshot(req)
-            });
-        let mut stop = stop_rx.clone();
+        let (app, handshake, mut stop) = (app.clone(), handshake.clone(), stop_rx.clone());
         tokio::spawn(async move {
+            let Some(io) = handshake(tcp).await else {
+                return;
+            };
+            let service =
+                hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let req = req.map(|body| {
+                        axum::body::Body::new(tower_http::timeout::TimeoutBody::new(
+                            read_timeout,
+                            body,
+                        ))
+                    });
+                    app.clone().oneshot(req)
+                });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(read_timeout);
             let conn = builder
-                .serve_connection(TokioIo::new(tcp), service)
+                .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
@@ -246,7 +275,6 @@ pub async fn serve_http(
     let _ = stop_tx.send(true);
     drop(stop_rx);
     stop_tx.closed().await;
-    Ok(())
 }
 
 /// Ctrl-C and SIGTERM, caught from the moment this is created.

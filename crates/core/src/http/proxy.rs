@@ -245,60 +245,23 @@ pub async fn serve_tls(
     read_timeout: std::time::Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    use hyper_util::rt::TokioTimer;
-    use tower::ServiceExt;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::debug!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
+    crate::server::serve_connections(listener, app, read_timeout, shutdown, move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => Some(tls),
+                Ok(Err(e)) => {
+                    tracing::debug!("TLS handshake failed: {e}");
+                    None
                 }
-            },
-            _ = &mut shutdown => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let (acceptor, app, mut stop) = (acceptor.clone(), app.clone(), stop_rx.clone());
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => return tracing::debug!("TLS handshake failed: {e}"),
-                Err(_) => return tracing::debug!("TLS handshake timed out"),
-            };
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let req = req.map(|body| {
-                    Body::new(tower_http::timeout::TimeoutBody::new(read_timeout, body))
-                });
-                app.clone().oneshot(req)
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(read_timeout);
-            let conn = builder
-                .serve_connection(TokioIo::new(tls), service)
-                .with_upgrades();
-            let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                res = conn.as_mut() => {
-                    if let Err(e) = res { tracing::trace!("connection ended: {e}") }
-                    return;
+                Err(_) => {
+                    tracing::debug!("TLS handshake timed out");
+                    None
                 }
-                _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
             }
-            if let Err(e) = conn.await {
-                tracing::trace!("connection ended: {e}");
-            }
-        });
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    drop(stop_rx);
-    stop_tx.closed().await;
+        }
+    })
+    .await
 }
 
 #[cfg(test)]
