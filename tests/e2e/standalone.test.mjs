@@ -331,7 +331,9 @@ describe('standalone server in headless Chromium', () => {
       return running && running.events.some((e) => e.body === 'tick 0') ? running : null;
       // SPEC 3.1: the placeholder is first refreshed ~1 s into the job (then no more often
       // than every 5 s), so the first streamed line shows long before the reply at ~6 s.
-    }, { timeout: 5500, interval: 25, what: 'streamed console lines under executing (Ns)' });
+      // No tight deadline here: the throw above already fails the test if the reply wins, so a
+      // loaded machine that refreshes late does not make it flaky.
+    }, { timeout: 12000, interval: 25, what: 'streamed console lines under executing (Ns)' });
     assert.match(streaming.placeholder, /^executing \([1-3]s\)$/); // not 5 s, as before SPEC 3.1's early refresh
     assert.deepEqual(streaming.events.slice(0, 1).map((e) => e.body), ['tick 0']);
     const snapshot = readText(realm.log);
