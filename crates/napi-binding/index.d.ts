@@ -39,6 +39,13 @@ export declare class Daebug {
    */
   allowsHost(host?: string | undefined | null): boolean
   /**
+   * A bridge for one realm WebSocket that the host upgrades itself (the WASI build's Node
+   * host): `open(request)` runs the `GET /-daebug-ws` request through the core's checks, and
+   * on `101` the core's channel session runs over the bridge — the host only moves frames
+   * (`push`, `next`, `end`). The protocol stays in the core.
+   */
+  socketBridge(): SocketBridge
+  /**
    * Whether an agent wrote `%%SHUTDOWN%%` (for a host that polls instead of taking the
    * `shutdown-requested` notice, which belongs to the callback of `onNotice`).
    */
@@ -70,6 +77,25 @@ export declare class Daebug {
    * `proxyTo` (another local server); either way with `/-daebug*` and injection.
    */
   listen(options?: ListenOptions | undefined | null): Promise<ListenInfo>
+}
+
+/**
+ * One realm WebSocket held by the host, bridged onto the core's channel (see
+ * `Daebug#socketBridge`).
+ */
+export declare class SocketBridge {
+  /**
+   * Check the upgrade request (`GET /-daebug-ws?…`, as received): `101` means the core
+   * serves the realm over this bridge, and the host completes the WebSocket handshake;
+   * anything else is the answer to send instead (then the bridge is unused). Once only.
+   */
+  open(request: HttpRequest): Promise<HttpResponse>
+  /** A frame arrived from the realm. */
+  push(frame: Buffer): void
+  /** The realm's socket closed (idempotent). */
+  end(): void
+  /** The next text frame for the realm; `null`: close the socket. */
+  next(): Promise<string | null>
 }
 
 /** The ports `daebug` tries for a root folder named `dirName`, in order (SPEC 7). */
@@ -161,7 +187,7 @@ export interface ListenOptions {
   endpointsOnly?: boolean
   /**
    * PEM certificate chain and private key: serve HTTPS (as esbuild does with
-   * `certfile`/`keyfile`). Both or neither. Not in the WebAssembly build.
+   * `certfile`/`keyfile`). Both or neither. (WASI build: served by the Node host with node:https.)
    */
   tlsCert?: string
   tlsKey?: string

@@ -13,17 +13,37 @@
 // napi-rs's loader forces WASI only for 'true' / 'error'; `NAPI_RS_FORCE_WASI=1` means the same
 // to a user, so it is read as 'true' for this one load.
 const force = process.env.NAPI_RS_FORCE_WASI;
-// Node flags `new WASI()` as experimental on every start; that says nothing to a Daebug user and
-// would break one-line error output, so that one warning is dropped while the core loads.
+// Node flags `new WASI()` as experimental, once per thread: on this thread while the core loads,
+// and in every worker thread the WASI build starts (at load and later, whenever the core starts
+// a thread). That says nothing to a Daebug user and would break one-line error output, so:
+// here the one warning is dropped while the core loads; and napi-rs's loader, which takes
+// `Worker` from node:worker_threads as it loads, gets one that starts its threads with
+// `--disable-warning=ExperimentalWarning` (threads that run only the core). Both are undone
+// after loading: the user's own warnings, workers and child processes are untouched.
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {
   const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
   if (type === 'ExperimentalWarning' && /\bWASI\b/.test(String(warning?.message ?? warning))) return;
   return emitWarning.call(this, warning, ...rest);
 };
+const threads = require('node:worker_threads');
+const Worker = threads.Worker;
+function QuietWorker(filename, options = {}) {
+  const execArgv = options.execArgv ?? process.execArgv;
+  if (execArgv.some((a) => a.startsWith('--disable-warning') || a === '--no-warnings')) return new Worker(filename, options);
+  try {
+    return new Worker(filename, { ...options, execArgv: [...execArgv, '--disable-warning=ExperimentalWarning'] });
+  } catch (e) {
+    // A Node that does not take the flag in a worker: start it as asked (the warning shows).
+    if (e?.code === 'ERR_WORKER_INVALID_EXEC_ARGV') return new Worker(filename, options);
+    throw e;
+  }
+}
+QuietWorker.prototype = Worker.prototype;
 let binding;
 try {
   if (force === '1') process.env.NAPI_RS_FORCE_WASI = 'true';
+  threads.Worker = QuietWorker;
   binding = require('./binding.js');
 } catch (err) {
   const line =
@@ -40,14 +60,10 @@ try {
 } finally {
   if (force === '1') process.env.NAPI_RS_FORCE_WASI = force;
   process.emitWarning = emitWarning;
+  threads.Worker = Worker;
 }
 
 if (binding.__napiBindingTarget !== 'native') {
-  // The WASI threads are Workers started with this process's execArgv; without this each
-  // prints Node's "WASI is experimental" warning into the user's terminal.
-  if (!process.execArgv.some((a) => a.startsWith('--disable-warning') || a === '--no-warnings')) {
-    process.execArgv.push('--disable-warning=ExperimentalWarning');
-  }
   binding = require('./host/wasi.cjs').hostWasi(binding);
 }
 

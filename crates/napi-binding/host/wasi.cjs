@@ -7,6 +7,9 @@
  *   (static files, injection, `/-daebug*`) for the standalone server, `handle` for
  *   `endpointsOnly` — except, with `proxyTo`, non-Daebug requests, which are forwarded to the
  *   other server after the core's host check, their HTML passed through the core's `injectHtml`.
+ * - the realms' WebSocket (`/-daebug-ws`): upgraded here with the `ws` package and bridged onto
+ *   the core's channel session (`socketBridge`): the core checks the request and speaks the
+ *   protocol; this file only moves frames.
  * - file watching: `fs.watch` on the root and `daebug/`, each path handed to `pathChanged`
  *   (the core decides what is relevant and what it means).
  * - `runCli(argv)`: flags parsed and checked by the core (`prepareCli`), then `listen`, the
@@ -18,7 +21,9 @@
 
 const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 const path = require('node:path');
+const { WebSocketServer } = require('ws');
 
 /** Bodies larger than this are refused before they reach the core (its own limit is 4 MiB). */
 const MAX_BODY = 8 * 1024 * 1024;
@@ -34,6 +39,20 @@ function hostWasi(binding) {
   const Base = binding.Daebug;
   /** Per instance: its watchers and its server, if listening. */
   const hosts = new WeakMap();
+  /** Instances not closed yet, for the exit teardown below. */
+  const open = new Set();
+  // The generated loader tears the WASI instance down in its own 'exit' listener (emnapi
+  // context destroyed, threads terminated); a `closeNow()` from a later 'exit' listener (such as
+  // host/signals.mjs's) then reaches a dead instance and daebug.md keeps saying "live". So the
+  // instances still open are closed here, synchronously on this thread, before that teardown:
+  // prepended, this listener runs first whatever was registered before it.
+  process.prependListener('exit', () => {
+    for (const d of [...open]) {
+      try {
+        d.closeNow();
+      } catch {}
+    }
+  });
 
   function Daebug(options) {
     if (!new.target) throw new TypeError("Class constructor Daebug cannot be invoked without 'new'");
@@ -42,6 +61,7 @@ function hostWasi(binding) {
       options = { ...options, root: path.resolve(options.root) };
     }
     const d = new Base(options);
+    open.add(d);
     hosts.set(d, { watch: watchRoot(d), server: null, sockets: new Set() });
     return d;
   }
@@ -51,10 +71,13 @@ function hostWasi(binding) {
   const baseClose = Base.prototype.close;
   const baseCloseNow = Base.prototype.closeNow;
   Base.prototype.closeNow = function closeNow() {
+    // Once closed, never call into the core again: at exit its instance may be gone.
+    if (!open.delete(this)) return;
     baseCloseNow.call(this);
     stopHost(hosts.get(this), false);
   };
   Base.prototype.close = async function close() {
+    if (!open.delete(this)) return;
     await baseClose.call(this);
     await stopHost(hosts.get(this), true);
   };
@@ -112,8 +135,10 @@ function watchRoot(d) {
 async function listenWith(binding, d, st, options) {
   if (!st) throw new Error('daebug: this instance is closed');
   if (st.server) throw new Error('daebug: already listening; close() first');
-  const { port, host = '127.0.0.1', proxyTo, endpointsOnly } = options;
+  const { port, host = '127.0.0.1', proxyTo, endpointsOnly, tlsCert, tlsKey } = options;
   if (proxyTo != null && endpointsOnly) throw new Error('daebug: listen() takes proxyTo or endpointsOnly, not both');
+  if ((tlsCert == null) !== (tlsKey == null)) throw new Error('daebug: listen() needs both tlsCert and tlsKey, or neither');
+  const tls = tlsCert != null ? { cert: tlsCert, key: tlsKey } : null;
   const target = proxyTo != null ? parseTarget(proxyTo) : null;
   const mode = target ? 'proxy' : endpointsOnly ? 'endpoints' : 'site';
   let ports;
@@ -126,7 +151,15 @@ async function listenWith(binding, d, st, options) {
   let nextId = 1;
   // As the core's own listeners (server::READ_TIMEOUT): a client that sends half a request is
   // disconnected after 10 s; checked every second rather than Node's default 30.
-  const server = http.createServer({ noDelay: true, headersTimeout: READ_TIMEOUT_MS, requestTimeout: READ_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, (req, res) => {
+  const serverOptions = { noDelay: true, headersTimeout: READ_TIMEOUT_MS, requestTimeout: READ_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
+  let createServer = http.createServer;
+  if (tls) {
+    // As the native listener: HTTPS with the host's certificate (esbuild's certfile/keyfile).
+    checkTls(tls);
+    Object.assign(serverOptions, tls);
+    createServer = https.createServer;
+  }
+  const server = createServer(serverOptions, (req, res) => {
     nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
     serveOne(binding, d, mode, target, nextId, req, res).catch((e) => {
       if (!res.headersSent) {
@@ -138,6 +171,11 @@ async function listenWith(binding, d, st, options) {
   server.on('connection', (s) => {
     st.sockets.add(s);
     s.on('close', () => st.sockets.delete(s));
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY, perMessageDeflate: false });
+  st.wss = wss;
+  server.on('upgrade', (req, socket, head) => {
+    upgrade(d, wss, req, socket, head).catch(() => socket.destroy());
   });
   let bound;
   for (const p of ports) {
@@ -175,7 +213,7 @@ async function listenWith(binding, d, st, options) {
   const display = ['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::'].includes(host)
     ? 'localhost'
     : host.includes(':') ? `[${host}]` : host;
-  return { host, port: bound, url: `http://${display}:${bound}/` };
+  return { host, port: bound, url: `${tls ? 'https' : 'http'}://${display}:${bound}/` };
 }
 
 async function serveOne(binding, d, mode, target, id, req, res) {
@@ -203,6 +241,46 @@ async function serveOne(binding, d, mode, target, id, req, res) {
   if (res.destroyed) return;
   res.writeHead(answer.status, answer.headers);
   res.end(answer.body);
+}
+
+/**
+ * One upgrade request. Only the realms' channel is upgraded (esbuild and the standalone server
+ * have no WebSockets of their own; Vite's HMR socket is on Vite's server, not this one).
+ */
+async function upgrade(d, wss, req, socket, head) {
+  socket.on('error', () => socket.destroy());
+  const url = req.url ?? '/';
+  if (!/^\/-daebug-ws(\?|$)/.test(url)) {
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    return;
+  }
+  const bridge = d.socketBridge();
+  const answer = await bridge.open({ method: req.method ?? 'GET', url, headers: req.headers });
+  if (answer.status !== 101) {
+    const head = [`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`];
+    for (const [k, v] of Object.entries(answer.headers)) {
+      if (k !== 'content-length' && k !== 'connection') head.push(`${k}: ${v}`);
+    }
+    head.push('connection: close', `content-length: ${answer.body.length}`, '', '');
+    socket.end(Buffer.concat([Buffer.from(head.join('\r\n')), answer.body]));
+    return;
+  }
+  // From here the core's session runs; it ends when the realm's socket does.
+  socket.once('close', () => bridge.end());
+  if (socket.destroyed) return bridge.end();
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.on('message', (data) => bridge.push(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)));
+    ws.on('close', () => bridge.end());
+    ws.on('error', () => bridge.end());
+    (async () => {
+      for (;;) {
+        const frame = await bridge.next();
+        if (frame == null || ws.readyState !== ws.OPEN) break;
+        ws.send(frame);
+      }
+      ws.close();
+    })().catch(() => ws.terminate());
+  });
 }
 
 function readBody(req) {
@@ -265,6 +343,22 @@ function forward(binding, d, target, req, res) {
   req.pipe(up);
 }
 
+/** The certificate and key are usable, or one line saying what is wrong (as the native listener). */
+function checkTls({ cert, key }) {
+  const crypto = require('node:crypto');
+  if (!/-----BEGIN CERTIFICATE-----/.test(String(cert))) throw new Error('daebug: HTTPS: the certificate file holds no certificate');
+  try {
+    crypto.createPrivateKey(key);
+  } catch (e) {
+    throw new Error(`daebug: HTTPS: the key file holds no usable private key: ${e.message}`);
+  }
+  try {
+    require('node:tls').createSecureContext({ cert, key });
+  } catch (e) {
+    throw new Error(`daebug: HTTPS: the certificate and key do not fit together: ${e.message}`);
+  }
+}
+
 /** `http://127.0.0.1:8001/` or `127.0.0.1:8001` → `127.0.0.1:8001`, as the native listener. */
 function parseTarget(target) {
   const t = String(target).trim().replace(/^http:\/\//, '').replace(/\/+$/, '');
@@ -287,13 +381,18 @@ async function stopHost(st, graceful) {
   if (!server) return;
   const closed = new Promise((resolve) => server.close(() => resolve()));
   server.closeIdleConnections?.();
+  // Realms' sockets end with their sessions (the engine is closed); any left are dropped later.
+  const dropAll = () => {
+    server.closeAllConnections?.();
+    for (const ws of st.wss?.clients ?? []) ws.terminate();
+  };
   if (!graceful) {
     // As the native closeNow: stop accepting; open requests end in the background.
-    setTimeout(() => server.closeAllConnections?.(), 3000).unref();
+    setTimeout(dropAll, 3000).unref();
     return;
   }
   // As the native close: give open requests up to 3 s, then drop them.
-  const timer = setTimeout(() => server.closeAllConnections?.(), 3000);
+  const timer = setTimeout(dropAll, 3000);
   await closed;
   clearTimeout(timer);
 }

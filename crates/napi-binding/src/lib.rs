@@ -157,12 +157,83 @@ impl Daebug {
         self.allowed.allows_host_header(host.as_deref())
     }
 
+    /// A bridge for one realm WebSocket that the host upgrades itself (the WASI build's Node
+    /// host): `open(request)` runs the `GET /-daebug-ws` request through the core's checks, and
+    /// on `101` the core's channel session runs over the bridge — the host only moves frames
+    /// (`push`, `next`, `end`). The protocol stays in the core.
+    #[napi]
+    pub fn socket_bridge(&self) -> SocketBridge {
+        let (host, slot) = daebug_core::http::channel::bridge();
+        SocketBridge {
+            host,
+            slot: Mutex::new(Some(slot)),
+            router: self.router.clone(),
+            allowed: self.allowed.clone(),
+        }
+    }
+
     /// Whether an agent wrote `%%SHUTDOWN%%` (for a host that polls instead of taking the
     /// `shutdown-requested` notice, which belongs to the callback of `onNotice`).
     #[napi(getter)]
     pub fn is_shutdown_requested(&self) -> bool {
         self.stop_asked.load(Ordering::SeqCst)
     }
+}
+
+/// One realm WebSocket held by the host, bridged onto the core's channel (see
+/// `Daebug#socketBridge`).
+#[napi]
+pub struct SocketBridge {
+    host: daebug_core::http::channel::BridgeHost,
+    slot: Mutex<Option<daebug_core::http::channel::BridgeSlot>>,
+    router: axum::Router,
+    allowed: AllowedHosts,
+}
+
+#[napi]
+impl SocketBridge {
+    /// Check the upgrade request (`GET /-daebug-ws?…`, as received): `101` means the core
+    /// serves the realm over this bridge, and the host completes the WebSocket handshake;
+    /// anything else is the answer to send instead (then the bridge is unused). Once only.
+    #[napi]
+    pub async fn open(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let Some(slot) = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return Err(Error::from_reason(
+                "daebug: this socket bridge was opened already",
+            ));
+        };
+        let mut req = convert::to_http(request)?;
+        if !self.allowed.allows_host_of(req.headers()) {
+            return convert::from_http(refused_host()).await;
+        }
+        req.extensions_mut().insert(slot);
+        convert::from_http(daebug_core::http::handle(&self.router, req).await).await
+    }
+
+    /// A frame arrived from the realm.
+    #[napi]
+    pub fn push(&self, frame: Buffer) {
+        self.host.push(frame.to_vec());
+    }
+
+    /// The realm's socket closed (idempotent).
+    #[napi]
+    pub fn end(&self) {
+        self.host.end();
+    }
+
+    /// The next text frame for the realm; `null`: close the socket.
+    #[napi]
+    pub async fn next(&self) -> Option<String> {
+        self.host.next().await
+    }
+}
+
+fn refused_host() -> http::Response<axum::body::Body> {
+    text_response(
+        http::StatusCode::FORBIDDEN,
+        "Daebug refused this request: unexpected Host header.\n",
+    )
 }
 
 impl Daebug {
@@ -174,11 +245,7 @@ impl Daebug {
         let id = request.id;
         let req = convert::to_http(request)?;
         if !self.allowed.allows_host_of(req.headers()) {
-            let refused = text_response(
-                http::StatusCode::FORBIDDEN,
-                "Daebug refused this request: unexpected Host header.\n",
-            );
-            return convert::from_http(refused).await;
+            return convert::from_http(refused_host()).await;
         }
         let work = daebug_core::http::handle(router, req);
         let res = match id {

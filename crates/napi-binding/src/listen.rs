@@ -26,7 +26,7 @@ pub struct ListenOptions {
     /// server serves the pages (Vite), so realms reach the core without going through Node.
     pub endpoints_only: Option<bool>,
     /// PEM certificate chain and private key: serve HTTPS (as esbuild does with
-    /// `certfile`/`keyfile`). Both or neither. Not in the WebAssembly build.
+    /// `certfile`/`keyfile`). Both or neither. (WASI build: served by the Node host with node:https.)
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
 }

@@ -4,10 +4,11 @@
 //!
 //! Why: HTTP/1.1 browsers allow six connections per host, and a long poll per realm (two per
 //! tab) starves the page once a few tabs are open. WebSockets do not count toward that limit.
-//! A host without upgrades (a Node `http` server calling the core per request) can bridge a
-//! WebSocket onto [`Session`] later; until then its realms fall back to long polls.
+//! A host whose HTTP server is not the core's (the Node host of the WASI build) bridges its own
+//! WebSocket onto the same protocol: [`bridge`] gives it a frame queue pair, and [`serve`] runs
+//! over either transport ([`Frames`]), so the wire below is spoken by this file alone.
 //!
-//! Hosts without upgrades: realms fall back to long polls, and to keep those within the
+//! Hosts without upgrades at all: realms fall back to long polls, and to keep those within the
 //! browser's per-host limit all realms of an origin share one: [`poll_many`] waits for a job for
 //! any of a list of realms (`POST /-daebug-channel-many`), and the shim elects one realm per
 //! origin to hold it (Web Locks) and relays jobs to the others (BroadcastChannel).
@@ -18,8 +19,8 @@
 //! job; any SPEC 5 channel payload is accepted too (the shim posts results over HTTP, whose
 //! delivery is acknowledged).
 //!
-//! The WebSocket needs axum's `ws` (tokio networking), which only native builds have; the WASI
-//! host has no upgrades, and its realms share a long poll ([`poll_many`], built everywhere).
+//! axum's WebSocket needs its `ws` feature (tokio networking), which only native builds have;
+//! the WASI build's `/-daebug-ws` serves a host-bridged socket ([`BridgeSlot`]) instead.
 
 use crate::engine::{Engine, JobHandout, NameHold, NameTaken};
 use crate::wire::parse_message;
@@ -100,12 +101,10 @@ fn is_ready(bytes: &[u8]) -> bool {
         .is_some_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("ready"))
 }
 
-#[cfg(feature = "native")]
 fn job_frame(job: &JobHandout) -> String {
     serde_json::json!({ "type": "job", "id": job.id, "code": job.code }).to_string()
 }
 
-#[cfg(feature = "native")]
 type JobFuture = Pin<Box<dyn Future<Output = Option<JobHandout>> + Send>>;
 
 /// One realm in a shared long poll.
@@ -181,10 +180,21 @@ pub async fn poll_many(
     }
 }
 
-/// Serve one realm over an upgraded WebSocket until either side closes.
-#[cfg(feature = "native")]
-pub async fn serve_socket(
-    mut socket: WebSocket,
+/// A realm's channel seen frame by frame, whatever carries it: axum's WebSocket in native
+/// hosts, a host's own WebSocket bridged through [`bridge`] in the others (the Node host of
+/// the WASI build). [`serve`] speaks the protocol over it.
+pub trait Frames: Send {
+    /// The realm's next frame (text or binary payload); `None` once it closed or failed.
+    fn recv(&mut self) -> impl Future<Output = Option<Vec<u8>>> + Send;
+    /// Send a text frame; `false` if the transport is gone.
+    fn send(&mut self, text: String) -> impl Future<Output = bool> + Send;
+    /// Close the transport (idempotent).
+    fn close(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// Serve one realm over a WebSocket-like transport until either side closes.
+pub async fn serve<F: Frames>(
+    mut io: F,
     engine: Engine,
     name: String,
     url: String,
@@ -198,29 +208,20 @@ pub async fn serve_socket(
                 "type": "refused",
                 "reason": format!("a live realm already holds the name {name}"),
             });
-            let _ = socket.send(WsMessage::Text(frame.to_string().into())).await;
-            let _ = socket.send(WsMessage::Close(None)).await;
+            let _ = io.send(frame.to_string()).await;
+            io.close().await;
             return;
         }
     };
-    if socket
-        .send(WsMessage::Text(r#"{"type":"welcome"}"#.into()))
-        .await
-        .is_err()
-    {
+    if !io.send(r#"{"type":"welcome"}"#.to_string()).await {
         return;
     }
     let mut waiting: Option<JobFuture> = None;
     let mut shutdown = engine_shutdown(&engine);
     loop {
         tokio::select! {
-            incoming = socket.recv() => {
-                let bytes = match incoming {
-                    Some(Ok(WsMessage::Text(t))) => t.as_bytes().to_vec(),
-                    Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
-                };
+            incoming = io.recv() => {
+                let Some(bytes) = incoming else { break };
                 if bytes.len() > super::routes::MAX_BODY {
                     tracing::debug!(%name, "channel frame too large");
                     break;
@@ -239,17 +240,135 @@ pub async fn serve_socket(
             job = async { waiting.as_mut().expect("guarded").await }, if waiting.is_some() => {
                 waiting = None;
                 let Some(job) = job else { break };
-                if socket.send(WsMessage::Text(job_frame(&job).into())).await.is_err() {
+                if !io.send(job_frame(&job)).await {
                     break;
                 }
             }
             _ = &mut shutdown => break,
         }
     }
-    let _ = socket.send(WsMessage::Close(None)).await;
+    io.close().await;
+}
+
+/// Serve one realm over an upgraded axum WebSocket until either side closes.
+#[cfg(feature = "native")]
+pub async fn serve_socket(
+    socket: WebSocket,
+    engine: Engine,
+    name: String,
+    url: String,
+    instance: String,
+) {
+    serve(AxumSocket(socket), engine, name, url, instance).await
 }
 
 #[cfg(feature = "native")]
+struct AxumSocket(WebSocket);
+
+#[cfg(feature = "native")]
+impl Frames for AxumSocket {
+    async fn recv(&mut self) -> Option<Vec<u8>> {
+        loop {
+            return match self.0.recv().await {
+                Some(Ok(WsMessage::Text(t))) => Some(t.as_bytes().to_vec()),
+                Some(Ok(WsMessage::Binary(b))) => Some(b.to_vec()),
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => None,
+            };
+        }
+    }
+
+    async fn send(&mut self, text: String) -> bool {
+        self.0.send(WsMessage::Text(text.into())).await.is_ok()
+    }
+
+    async fn close(&mut self) {
+        let _ = self.0.send(WsMessage::Close(None)).await;
+    }
+}
+
+/// A WebSocket that a host holds itself (the Node host of the WASI build, which has no
+/// upgrades in the core): the host moves frames between its socket and [`BridgeHost`]; the
+/// core serves the [`Bridged`] end. Made by [`bridge`]; `GET /-daebug-ws` takes the
+/// [`Bridged`] end from the request's extensions ([`BridgeSlot`]) once it accepts the request.
+pub fn bridge() -> (BridgeHost, BridgeSlot) {
+    let (to_core, from_host) = tokio::sync::mpsc::unbounded_channel();
+    let (to_host, from_core) = tokio::sync::mpsc::unbounded_channel();
+    let host = BridgeHost {
+        to_core: std::sync::Mutex::new(Some(to_core)),
+        from_core: tokio::sync::Mutex::new(from_core),
+    };
+    let bridged = Bridged {
+        from_host,
+        to_host: Some(to_host),
+    };
+    (
+        host,
+        BridgeSlot(std::sync::Arc::new(std::sync::Mutex::new(Some(bridged)))),
+    )
+}
+
+/// The host's end of a [`bridge`].
+pub struct BridgeHost {
+    to_core: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>>,
+    from_core: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
+}
+
+impl BridgeHost {
+    /// A frame arrived from the realm.
+    pub fn push(&self, frame: Vec<u8>) {
+        if let Some(tx) = &*self.to_core.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = tx.send(frame);
+        }
+    }
+
+    /// The realm's socket closed (idempotent).
+    pub fn end(&self) {
+        self.to_core
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+    }
+
+    /// The next text frame to send to the realm; `None`: close the socket.
+    pub async fn next(&self) -> Option<String> {
+        self.from_core.lock().await.recv().await
+    }
+}
+
+/// The core's end of a [`bridge`], in a request extension until a route takes it.
+#[derive(Clone)]
+pub struct BridgeSlot(std::sync::Arc<std::sync::Mutex<Option<Bridged>>>);
+
+impl BridgeSlot {
+    /// Take the core's end (once).
+    pub fn take(&self) -> Option<Bridged> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The core's end of a [`bridge`]: [`Frames`] for [`serve`].
+pub struct Bridged {
+    from_host: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    to_host: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+}
+
+impl Frames for Bridged {
+    async fn recv(&mut self) -> Option<Vec<u8>> {
+        self.from_host.recv().await
+    }
+
+    async fn send(&mut self, text: String) -> bool {
+        self.to_host
+            .as_ref()
+            .is_some_and(|tx| tx.send(text).is_ok())
+    }
+
+    async fn close(&mut self) {
+        self.to_host = None;
+    }
+}
+
 fn engine_shutdown(engine: &Engine) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     let engine = engine.clone();
     Box::pin(async move { engine.shutdown_requested().await })

@@ -43,9 +43,11 @@ pub fn router(engine: Engine, allowed: AllowedHosts) -> Router {
     let router = Router::new()
         .route("/-daebug-channel", get(channel_poll).post(channel_post))
         .route("/-daebug-channel-many", post(channel_many));
-    // WebSockets need a native listener; the WASI host has no upgrades (realms share a long poll).
+    // Native: axum upgrades the socket. WASI: the Node host upgrades it and bridges it in.
     #[cfg(feature = "native")]
     let router = router.route("/-daebug-ws", get(channel_socket));
+    #[cfg(not(feature = "native"))]
+    let router = router.route("/-daebug-ws", get(channel_bridged));
     router
         .merge(super::api::router(state.engine.clone()))
         .route("/-daebug-job/{id}/{variant}", get(job_script))
@@ -215,6 +217,44 @@ async fn channel_socket(
     upgrade
         .max_message_size(MAX_BODY)
         .on_upgrade(move |socket| super::channel::serve_socket(socket, engine, name, url, instance))
+}
+
+/// `GET /-daebug-ws` in a host that upgrades the socket itself and bridges it in (see
+/// [`super::channel::bridge`]): the same checks as the native route, then `101`, and the
+/// session runs on the bridged end the host put in the request's extensions.
+#[cfg(not(feature = "native"))]
+async fn channel_bridged(
+    State(st): State<AppState>,
+    uri: Uri,
+    slot: Option<axum::Extension<super::channel::BridgeSlot>>,
+) -> axum::response::Response {
+    let (name, url) = match realm_params(&uri) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Some(instance) = instance_param(&uri) else {
+        return text_response(
+            StatusCode::BAD_REQUEST,
+            "Daebug: missing ?instance= parameter.\n",
+        );
+    };
+    let Some(frames) = slot.and_then(|s| s.take()) else {
+        return text_response(
+            StatusCode::UPGRADE_REQUIRED,
+            "Daebug: /-daebug-ws needs a WebSocket upgrade.\n",
+        );
+    };
+    tokio::spawn(super::channel::serve(
+        frames,
+        st.engine.clone(),
+        name,
+        url,
+        instance,
+    ));
+    axum::response::Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .body(Body::empty())
+        .expect("valid response")
 }
 
 /// `GET /-daebug-job/<id>/<variant>.js`: a running job's code as a script (see [`super::jobs`]).
