@@ -517,3 +517,48 @@ async fn realms_gone_long_enough_are_forgotten_and_come_back_when_they_poll() {
     let text = wait_for_file(&reg, 5, |t| t.contains(&format!("[{REALM}]"))).await;
     assert!(text.contains(": live\n"), "{text}");
 }
+
+/// A log left by a server that stopped mid-job: when the realm first reaches the new server,
+/// the stale placeholder is answered "result lost", while requests appended around that first
+/// contact run. (Once the settling of stale placeholders ran after the realm was registered: a
+/// request accepted in between was answered "lost" without ever running.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_placeholder_is_settled_and_requests_appended_at_first_contact_run() {
+    let old = server(|_| {}).await;
+    old.poll(REALM).await;
+    old.append(REALM, "\n```js\n'left running'\n```\n");
+    assert!(old.poll_job(REALM).await.header("x-job-id").is_some());
+    let stale = wait_for_file(&old.log(REALM), 5, |t| t.contains("executing (")).await;
+
+    let s = server(|o| o.long_poll = Duration::from_millis(300)).await;
+    for round in 0..12 {
+        let name = format!("{}-zen-1201-{round:02}", 5 + round % 10);
+        let text = stale.replace(REALM, &name);
+        std::fs::create_dir_all(s.log(&name).parent().unwrap()).unwrap();
+        std::fs::write(s.log(&name), &text).unwrap();
+        // First contact (a background flush) and the agent's append at the same moment.
+        let contact = s.post(&name, r#"{"type":"background-flush","events":[]}"#);
+        let append = async {
+            tokio::time::sleep(Duration::from_micros(200 * round)).await;
+            s.append(&name, &format!("\n```js\n'fresh {round}'\n```\n"));
+        };
+        let (resp, ()) = tokio::join!(contact, append);
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        let job = s.poll_job(&name).await;
+        assert_eq!(
+            job.body,
+            format!("'fresh {round}'\n"),
+            "round {round}, status {}, log:\n{}",
+            job.status,
+            std::fs::read_to_string(s.log(&name)).unwrap_or_default()
+        );
+        let text = wait_for_file(&s.log(&name), 5, |t| t.contains("(lost)")).await;
+        assert_eq!(text.matches("(lost)").count(), 1, "{text}");
+        let fresh = &text[text.find(&format!("'fresh {round}'")).unwrap()..];
+        assert!(
+            !fresh.contains("(lost)"),
+            "the fresh request was settled as lost:\n{text}"
+        );
+        assert!(fresh.contains("executing ("), "{text}");
+    }
+}

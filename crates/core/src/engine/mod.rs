@@ -117,6 +117,9 @@ struct Inner {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     claims: sessions::Claims,
     waiters: submit::Waiters,
+    /// Held while a realm new to this server is settled and registered (see
+    /// `Engine::first_contact`), so no request is accepted from its log in between.
+    appearing: Mutex<()>,
 }
 
 /// The Daebug engine. Cheap to clone; all clones share one state.
@@ -174,6 +177,7 @@ impl Engine {
                 tasks: Mutex::new(Vec::new()),
                 claims: Default::default(),
                 waiters: Default::default(),
+                appearing: Mutex::new(()),
             }),
         })
     }

@@ -149,6 +149,33 @@ pub(super) struct LateJob {
 impl Engine {
     // ----- realms -------------------------------------------------------------------------
 
+    /// Before a realm this server does not know yet is registered: answer the placeholders a
+    /// previous server left in its log with "result lost" ([`edit::settle_stale`]). Returns a
+    /// guard to hold until the realm is registered: a request appended to the log meanwhile
+    /// cannot be accepted (the realm is unknown until then, and the sync on its appearance
+    /// picks it up), so it can never be mistaken for a stale one and settled as lost. Two first
+    /// contacts at once (page poll and post) settle once. `None` for a known realm.
+    pub(super) fn first_contact(&self, name: &str) -> Option<std::sync::MutexGuard<'_, ()>> {
+        let key = names::sanitize(name);
+        if self.state().realms.contains_key(&key) {
+            return None;
+        }
+        let guard = self
+            .inner
+            .appearing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if self.state().realms.contains_key(&key) {
+            return None;
+        }
+        let log = names::log_path(&self.inner.log_dir, name);
+        if log.exists() {
+            let now = now_hms();
+            self.edit_log_in_window(&log, |t| edit::settle_stale(t, name, &now));
+        }
+        Some(guard)
+    }
+
     /// Register the realm if new, refresh it otherwise. Returns whether it was new or back from gone.
     pub(super) fn register(&self, st: &mut State, name: &str, url: &str) -> (String, bool) {
         let key = names::sanitize(name);
@@ -212,7 +239,6 @@ impl Engine {
             if let Err(e) = self.inner.store.create_new(&log, &content) {
                 tracing::warn!("could not create {}: {e}", log.display());
             }
-            self.edit_log_in_window(&log, |t| edit::settle_stale(t, &name, &now));
         }
         // Requests may be waiting in the log already: read it in full.
         self.inner.store.forget(&log);
@@ -234,6 +260,7 @@ impl Engine {
 
     /// `GET /-daebug-channel`: register the realm and wait up to the long-poll time for a job.
     pub async fn poll(&self, name: &str, url: &str) -> Option<JobHandout> {
+        let first = self.first_contact(name);
         let (key, appeared, created, notify, gen, abandoned) = {
             let mut st = self.state();
             if st.closed {
@@ -256,6 +283,7 @@ impl Engine {
                 abandoned,
             )
         };
+        drop(first);
         let _guard = PollGuard {
             engine: self,
             key: &key,

@@ -25,12 +25,14 @@ impl Engine {
 
     /// `POST /-daebug-channel`.
     pub fn post(&self, name: &str, url: &str, message: Message) {
+        let first = self.first_contact(name);
         let (key, appeared, created) = {
             let mut st = self.state();
             let created = !st.realms.contains_key(&names::sanitize(name));
             let (key, appeared) = self.register(&mut st, name, url);
             (key, appeared, created)
         };
+        drop(first);
         if appeared {
             self.on_appeared(&key, created);
         }
