@@ -15,18 +15,24 @@
 //!   inside a character) over up to 60 ms, every 25th over up to 1 s. The next chunk starts
 //!   once the previous request was taken, and another tool writes no sooner than 100 ms after
 //!   a streamed chunk ended (see the store's module doc).
+//! * `held`     — an editor-like agent keeps a write handle open across 1–3 saves (and across
+//!   the server's replies, which replace the file under it); each save reads the file and
+//!   rewrites it whole through that handle (truncate, write at offset 0), every 4th with a
+//!   pause between the two, every 5th also tidying history. Most of these saves land in an
+//!   inode the server has already replaced, and must be brought in (see `store/late.rs`).
 //!
 //! Each agent has at most 6 requests waiting at a time (it reads replies, as agents do); the
-//! server's edits and the agent's saves still overlap all the time. The mixed run is one agent taking the styles in turn. (Two agents saving the same file
+//! server's edits and the agent's saves still overlap all the time. The mixed run is one agent
+//! taking append, in-place, rename and held in turn. (Two agents saving the same file
 //! concurrently by read-modify-write lose each other's text whatever the server does.)
 //!
-//! Rounds per style: `DAEBUG_TORTURE_ROUNDS` (default 100, so 700 rounds in all, about two
-//! minutes on a 2-core machine in a debug build; `DAEBUG_TORTURE_ROUNDS=250` for 1,750).
+//! Rounds per style: `DAEBUG_TORTURE_ROUNDS` (default 225: 5 styles alone + 4 in the mixed
+//! run = 2,025 rounds, about three minutes on a 2-core machine in a debug build).
 //!
-//! Mixed saves by one agent cover append, in-place and rename. A chunk streamed through a held
-//! handle is tortured alone: its pieces written to an inode the server replaced are carried
-//! over within milliseconds, and a different tool writing in those milliseconds (or rewriting
-//! the file in place meanwhile) can land before them — see the store's module doc.
+//! A chunk streamed through a held handle is tortured alone (with other tools no sooner than
+//! 100 ms after it): its pieces written to an inode the server replaced are carried over
+//! within milliseconds, and a different tool that reads and rewrites the file in those
+//! milliseconds does not see them yet — see the store's module doc.
 
 mod common;
 
@@ -49,6 +55,7 @@ enum Style {
     InPlace,
     Rename,
     Pieces,
+    Held,
 }
 
 impl Style {
@@ -58,6 +65,7 @@ impl Style {
             Style::InPlace => "ip",
             Style::Rename => "rn",
             Style::Pieces => "pc",
+            Style::Held => "hd",
         }
     }
 }
@@ -66,7 +74,7 @@ fn rounds() -> usize {
     std::env::var("DAEBUG_TORTURE_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
+        .unwrap_or(225)
 }
 
 /// A little deterministic randomness (no extra dependency).
@@ -99,6 +107,8 @@ fn agent(path: PathBuf, styles: Vec<Style>, rounds: usize, seed: u64) -> Vec<Str
     let mut tidies = Vec::new();
     let mut previous: Option<String> = None;
     let mut sent: Vec<String> = Vec::new();
+    // The held style's handle, and how many more saves it is used for.
+    let mut held: Option<(std::fs::File, u64)> = None;
     for j in 0..rounds * styles.len() {
         let style = styles[j % styles.len()];
         let i = j / styles.len();
@@ -142,6 +152,44 @@ fn agent(path: PathBuf, styles: Vec<Style>, rounds: usize, seed: u64) -> Vec<Str
                 let tmp = path.with_file_name(format!(".agent-{seed}.tmp"));
                 std::fs::write(&tmp, new).unwrap();
                 std::fs::rename(&tmp, &path).unwrap();
+            }
+            Style::Held => {
+                // An editor-like agent: it keeps a handle open across a few saves (and across
+                // the server's replies, which replace the file under it), and saves by reading
+                // the file and rewriting it whole through that handle (truncate, write at 0).
+                if held.as_ref().is_none_or(|(_, left)| *left == 0) {
+                    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+                    held = Some((f, 1 + rng.below(3)));
+                }
+                std::thread::sleep(Duration::from_millis(rng.below(30)));
+                let (f, left) = held.as_mut().unwrap();
+                *left -= 1;
+                let mut new = std::fs::read(&path).unwrap();
+                if i % 5 == 4 {
+                    let tidy = format!("<!-- tidy {key} -->");
+                    let at = new.iter().position(|&b| b == b'\n').map_or(0, |n| n + 1);
+                    new.splice(at..at, format!("{tidy}\n").into_bytes());
+                    tidies.push(tidy);
+                }
+                new.extend_from_slice(text.as_bytes());
+                f.set_len(0).unwrap();
+                if i % 4 == 3 {
+                    std::thread::sleep(Duration::from_millis(rng.below(40)));
+                }
+                f.seek(SeekFrom::Start(0)).unwrap();
+                f.write_all(&new).unwrap();
+                // A save through a handle on a file the server has replaced reaches the file
+                // at the path moments later (see the store's module doc); the agent's next
+                // read-modify-write must see it, as it would see its own editor's buffer.
+                let needle = format!("note {key}:");
+                let until = Instant::now() + Duration::from_secs(3);
+                while Instant::now() < until
+                    && !std::fs::read(&path)
+                        .map(|b| String::from_utf8_lossy(&b).contains(&needle))
+                        .unwrap_or(false)
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
             }
             Style::Pieces => {
                 // A writer streaming its chunk starts it once its previous request was taken
@@ -240,6 +288,8 @@ struct Counts {
     #[allow(dead_code)]
     flushes: usize,
     invalid_utf8: bool,
+    /// Which keys failed how (printed on failure).
+    which: Vec<String>,
 }
 
 impl Counts {
@@ -319,9 +369,15 @@ async fn torture(styles: &[Style]) -> (Counts, String) {
     for k in &keys {
         let note = format!("note {k}: alpha beta gamma — delta ✓\n");
         match text.matches(&note).count() {
-            0 => c.lost_text += 1,
+            0 => {
+                c.lost_text += 1;
+                c.which.push(format!("text lost: {k}"));
+            }
             1 => {}
-            _ => c.duplicated_text += 1,
+            _ => {
+                c.duplicated_text += 1;
+                c.which.push(format!("text duplicated: {k}"));
+            }
         }
         match text.matches(&format!("```js\nrun(\"{k}\")\n```\n")).count() {
             0 => c.lost_requests += 1,
@@ -330,11 +386,24 @@ async fn torture(styles: &[Style]) -> (Counts, String) {
         }
         if !text.contains(&format!("```JSON\n\"ran {k}\"\n```")) {
             c.unanswered += 1;
+            c.which.push(format!("unanswered: {k}"));
         }
         match runs.get(k).copied().unwrap_or(0) {
-            0 => c.never_run += 1,
+            0 => {
+                c.never_run += 1;
+                c.which.push(format!("never run: {k}"));
+            }
             1 => {}
-            _ => c.twice_run += 1,
+            n => {
+                c.twice_run += 1;
+                c.which.push(format!("ran {n} times: {k}"));
+            }
+        }
+    }
+    for (k, n) in &runs {
+        if !keys.contains(k) {
+            c.twice_run += n;
+            c.which.push(format!("a job no agent sent: {k:?} ({n}×)"));
         }
     }
     for t in &tidies {
@@ -408,6 +477,14 @@ fn torture_pieces() {
 }
 
 #[test]
+fn torture_held() {
+    run("held", &[Style::Held]);
+}
+
+#[test]
 fn torture_mixed() {
-    run("mixed", &[Style::Append, Style::InPlace, Style::Rename]);
+    run(
+        "mixed",
+        &[Style::Append, Style::InPlace, Style::Rename, Style::Held],
+    );
 }

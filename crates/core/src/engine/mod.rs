@@ -159,6 +159,15 @@ impl Engine {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
             & 0xff_ffff_ffff;
+        let store = Store::new();
+        {
+            // Text the store brings in by itself (written to a file it had replaced) is read
+            // like an agent's edit.
+            let tx = sync_tx.clone();
+            store.on_change(move |path| {
+                let _ = tx.send(path.to_path_buf());
+            });
+        }
         Ok(Engine {
             inner: Arc::new(Inner {
                 log_dir: root.join("daebug"),
@@ -166,7 +175,7 @@ impl Engine {
                 root,
                 opts,
                 started_at: now_hms(),
-                store: Store::new(),
+                store,
                 state: Mutex::new(State::default()),
                 job_nonce: nonce,
                 job_seq: AtomicU64::new(0),

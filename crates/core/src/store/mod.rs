@@ -6,9 +6,27 @@
 //! * **O_APPEND appends** (`echo >>`, `fs.appendFile`) and **chunks written in pieces through a
 //!   held handle** (a process that opened the file and writes its chunk over up to a second)
 //!   keep writing to the inode they opened, even after the server replaced the file. The store
-//!   keeps a handle on every inode it replaces and watches it for [`LATE_WATCH`]; bytes that
-//!   reach it after the server read it are appended to the current file, in order, under the
-//!   file's lock ([`late`]).
+//!   keeps a handle on every inode it replaces and watches it for [`LATE_WATCH`] — and for as
+//!   long as any process still holds it open for writing (on Linux a read lease is refused
+//!   while someone does), up to an hour. Bytes that reach it after the server read it are
+//!   carried over to the current file under the file's lock ([`late`]): right after the text
+//!   they followed in the writer's file (found by its last bytes), so another tool's text
+//!   appended meanwhile does not split a chunk; at the end if that text is gone. They are read
+//!   off the replaced inode within milliseconds even while the file's lock is busy, so a writer
+//!   whose next move is to rewrite that inode does not destroy them. A tool that reads the path
+//!   and rewrites the whole file in the moment before they reach it does not see them, and
+//!   saves over them (documented: wait for a streamed chunk to show before rewriting).
+//! * **Whole-file saves through a handle opened before the replace** (an editor that keeps the
+//!   file open and rewrites it, or `fs.writeFile` whose open resolved the path just before the
+//!   store's exchange and truncated the old inode) land in the replaced inode too. The watch
+//!   tells them from appends: the inode shrank, or its bytes just below the length the store
+//!   read changed. Once such a save looks complete (or has stayed the same for [`QUIET`]) it is
+//!   brought in as a new version of the current file ([`Store::adopt_locked`]): the store's own
+//!   edits since the version it was based on are re-applied beneath it (the same `rebase` as
+//!   below), and text other tools appended to the current file since the store's last edit is
+//!   kept after it. The engine is told ([`Store::on_change`]) so the requests it carries are
+//!   accepted at once. Until then (milliseconds) the save is not visible at the path; an agent
+//!   that reads the path and saves again in that moment saves over its own earlier save.
 //! * **In-place saves** (open with `O_TRUNC`, then write: Node's `fs.writeFile`, VS Code, the
 //!   Write/Edit tools of coding agents) leave the file empty or half-written for a moment. A
 //!   momentary state must never be taken for the truth and "repaired": a log that is empty,
@@ -19,7 +37,11 @@
 //!   (the agent read, the server wrote, the agent wrote back what it read plus its change) is
 //!   recognised by the store's record of its last edits, which are re-applied beneath the
 //!   agent's change (`rebase`), so no accepted request reappears unaccepted and no reply is
-//!   undone.
+//!   undone. Only the last [`REBASE_KEEP`] edits are kept (each at most [`REBASE_MAX`], all
+//!   together at most [`REBASE_BYTES`]). A save based on an older version, or one that changed
+//!   the very lines an edit wrote, is taken as it is: every byte of the agent's text stays; the
+//!   engine writes again the reply of a finished job whose placeholder came back, and a request
+//!   that came back without its header runs again (see `docs/log-format.md`).
 //! * **Write-temp-then-rename saves** (vim, JetBrains, atomic-write libraries) replace the inode.
 //!   The store checks that the file is still the one it read (same inode, size, modification
 //!   time and tail bytes) just before replacing it, and the replace itself is one step that
@@ -43,7 +65,7 @@
 mod late;
 mod replace;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -75,7 +97,10 @@ pub(crate) struct Shared {
     /// Identity of each file right after our last write to it.
     written: Mutex<HashMap<PathBuf, Sig>>,
     /// Our last edits of each log, to re-apply under an agent's save based on an older version.
-    history: Mutex<HashMap<PathBuf, std::collections::VecDeque<Rec>>>,
+    history: Mutex<HashMap<PathBuf, VecDeque<Rec>>>,
+    /// Told when the store brought text into a file by itself.
+    #[allow(clippy::type_complexity)]
+    listener: Mutex<Option<Arc<dyn Fn(&Path) + Send + Sync>>>,
 }
 
 /// One edit of ours: the file's end from just before the first byte it changed, before and
@@ -87,8 +112,11 @@ struct Rec {
 
 /// Bytes of unchanged text kept before an edit's first change, to recognise where it was.
 const REBASE_CONTEXT: usize = 512;
-/// Edits remembered per log.
-const REBASE_KEEP: usize = 16;
+/// Edits remembered per log (background flushes come several a second, so this covers a save
+/// based on a version from several seconds to minutes back)...
+const REBASE_KEEP: usize = 256;
+/// ...and at most this many bytes of them.
+const REBASE_BYTES: usize = 2 * 1024 * 1024;
 /// Edits larger than this (from their first change to the end) are not remembered.
 const REBASE_MAX: usize = 256 * 1024;
 
@@ -97,6 +125,38 @@ fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return None;
     }
     memchr::memmem::rfind(hay, needle)
+}
+
+/// If `text` holds the "before" of one of `recs` (our last edits, oldest first), the text with
+/// that edit and the later ones re-applied, and where the text that followed that "before"
+/// starts in the result. `None` when the text is based on our latest edit or on none we know.
+fn rebase_recs(recs: &VecDeque<Rec>, text: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let latest = recs.back()?;
+    if find_last(text, &latest.new).is_some() {
+        return None; // based on our last write
+    }
+    // The newest edit whose "before" the text still ends with (then the agent's text).
+    let (j, at) = recs
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(j, r)| find_last(text, &r.old).map(|at| (j, at)))?;
+    let extra = &text[at + recs[j].old.len()..];
+    let mut merged = text[..at].to_vec();
+    merged.extend_from_slice(&recs[j].new);
+    for r in recs.iter().skip(j + 1) {
+        if !merged.ends_with(&r.old) {
+            break;
+        }
+        merged.truncate(merged.len() - r.old.len());
+        merged.extend_from_slice(&r.new);
+    }
+    let own = merged.len();
+    merged.extend_from_slice(extra);
+    if std::str::from_utf8(&merged).is_err() {
+        return None;
+    }
+    Some((merged, own))
 }
 
 impl Shared {
@@ -355,9 +415,17 @@ impl Store {
         }
     }
 
-    /// Append `extra` to the file, as a new version of it. The caller holds the file's lock.
-    /// Nothing is written when the file is gone (deleted by the agent: leave it alone).
-    pub(crate) fn append_locked(&self, path: &Path, extra: &[u8]) -> io::Result<()> {
+    /// Append `extra` (late text from a writer that holds a replaced inode) to the file, as a
+    /// new version of it. The caller holds the file's lock. Nothing is written when the file is
+    /// gone (deleted by the agent: leave it alone).
+    ///
+    /// `after` is what the writer's file ended with before `extra`. The text goes right after
+    /// the last place the file's tail holds those bytes, before whatever other tools appended
+    /// since: the writer wrote it after its own earlier text, so a chunk streamed in pieces
+    /// stays whole, and the other tool's text stays whole after it. Without such a place, at
+    /// the end.
+    pub(crate) fn append_locked(&self, path: &Path, extra: &[u8], after: &[u8]) -> io::Result<()> {
+        let after = &after[after.len().saturating_sub(256)..];
         loop {
             let mut file = match File::open(path) {
                 Ok(f) => f,
@@ -365,10 +433,17 @@ impl Store {
                 Err(e) => return Err(e),
             };
             let sig = Sig::of(&file.metadata()?);
-            let offset = sig.len.saturating_sub(256);
+            let offset = sig.len.saturating_sub(64 * 1024);
             let mut window = Vec::new();
             file.seek(SeekFrom::Start(offset))?;
             file.read_to_end(&mut window)?;
+            if offset + window.len() as u64 != sig.len {
+                continue; // changed while read
+            }
+            let split = match find_last(&window, after) {
+                Some(at) if after.len() >= 32 => at + after.len(),
+                _ => window.len(),
+            };
             let snap = Snapshot {
                 file,
                 sig,
@@ -376,8 +451,9 @@ impl Store {
                 window,
                 head: String::new(),
             };
-            let mut tail = snap.window.clone();
+            let mut tail = snap.window[..split].to_vec();
             tail.extend_from_slice(extra);
+            tail.extend_from_slice(&snap.window[split..]);
             if self.commit(path, &snap, &tail, &[])? {
                 return Ok(());
             }
@@ -404,7 +480,8 @@ impl Store {
                     self.shared.clone(),
                     path.to_path_buf(),
                     old,
-                    snap.sig.len,
+                    snap.sig,
+                    &snap.window,
                     appended,
                 );
                 Ok(true)
@@ -439,8 +516,11 @@ impl Store {
             return;
         }
         recs.push_back(rec);
-        while recs.len() > REBASE_KEEP {
-            recs.pop_front();
+        let mut bytes: usize = recs.iter().map(|r| r.old.len() + r.new.len()).sum();
+        while recs.len() > REBASE_KEEP || bytes > REBASE_BYTES {
+            if let Some(r) = recs.pop_front() {
+                bytes -= r.old.len() + r.new.len();
+            }
         }
     }
 
@@ -462,51 +542,120 @@ impl Store {
             .history
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let recs = history.get(path)?;
-        let latest = recs.back()?;
-        if find_last(text, &latest.new).is_some() {
-            return None; // based on our last write
-        }
-        // The newest edit whose "before" the text still ends with (then the agent's text).
-        let (j, at) = recs
-            .iter()
-            .enumerate()
-            .rev()
-            .find_map(|(j, r)| find_last(text, &r.old).map(|at| (j, at)))?;
-        let extra = &text[at + recs[j].old.len()..];
-        let mut merged = text[..at].to_vec();
-        merged.extend_from_slice(&recs[j].new);
-        for r in recs.iter().skip(j + 1) {
-            if !merged.ends_with(&r.old) {
-                break;
+        rebase_recs(history.get(path)?, text).map(|(merged, _)| merged)
+    }
+
+    /// Bring in `saved`, a whole-file save an agent wrote through a handle on an inode the store
+    /// had already replaced (see [`late`]), as a new version of the file at `path`: our edits
+    /// since the version it was based on are re-applied beneath it, and text that reached the
+    /// current file after our last edit (appends by other tools) is kept after it. The caller
+    /// holds the file's lock. Nothing is written when the file is gone.
+    pub(crate) fn adopt_locked(&self, path: &Path, saved: &[u8]) -> io::Result<()> {
+        let started = Instant::now();
+        loop {
+            let snap = match snapshot(path, None) {
+                Ok(Some(s)) => s,
+                Ok(None) => return Ok(()),
+                Err(e)
+                    if e.kind() == io::ErrorKind::Interrupted && started.elapsed() < MAX_WAIT =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
+            };
+            let merged = self.merge_save(path, &snap.window, saved);
+            if merged == snap.window {
+                return Ok(());
             }
-            merged.truncate(merged.len() - r.old.len());
-            merged.extend_from_slice(&r.new);
+            if self.commit(path, &snap, &merged, &[])? {
+                // Not our text: the next change notification must be read, and the requests it
+                // brought must be seen now.
+                self.forget(path);
+                self.changed(path);
+                return Ok(());
+            }
         }
-        merged.extend_from_slice(extra);
-        if std::str::from_utf8(&merged).is_err() {
-            return None;
+    }
+
+    /// The file that results from an agent's whole-file `saved` (based on some version we
+    /// edited since) over `current`.
+    fn merge_save(&self, path: &Path, current: &[u8], saved: &[u8]) -> Vec<u8> {
+        let history = self
+            .shared
+            .history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let recs = history.get(path);
+        let latest = recs.and_then(|r| r.back());
+        // Our edits since the save's base, re-applied beneath it; `own` is where the agent's
+        // text after its base starts.
+        let (mut merged, own) = match recs.and_then(|r| rebase_recs(r, saved)) {
+            Some(m) => m,
+            None => {
+                let own = latest
+                    .and_then(|l| find_last(saved, &l.new).map(|at| at + l.new.len()))
+                    .unwrap_or(saved.len());
+                (saved.to_vec(), own)
+            }
+        };
+        // What reached the current file after our last edit (another tool's append, text
+        // carried over from a replaced inode) and is not in the save already.
+        let after = match latest {
+            Some(l) => find_last(current, &l.new).map(|at| &current[at + l.new.len()..]),
+            None => None,
+        };
+        match after {
+            Some(extra) if !extra.is_empty() => {
+                let mine = &merged[own.min(merged.len())..];
+                if memchr::memmem::find(mine, extra).is_none() {
+                    // The save may hold the start of that text (what the agent read of it) and
+                    // not the rest (carried over after it read): the rest goes right after
+                    // that start. A short common start is a coincidence, not text it read.
+                    let common = mine.iter().zip(extra).take_while(|(a, b)| a == b).count();
+                    if common >= 32 || (common > 0 && common == mine.len()) {
+                        let at = own + common;
+                        merged.splice(at..at, extra[common..].iter().copied());
+                    } else {
+                        merged.extend_from_slice(extra);
+                    }
+                }
+            }
+            Some(_) => {}
+            None => tracing::warn!(
+                path = %path.display(),
+                "a save through an old handle and another save of the file crossed; the later one is kept"
+            ),
         }
-        Some(merged)
+        merged
+    }
+
+    /// Tell the listener (the engine) that `path` holds text the store brought in itself.
+    pub(crate) fn changed(&self, path: &Path) {
+        let listener = self
+            .shared
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(f) = listener {
+            f(path);
+        }
+    }
+
+    /// Call `f` whenever the store itself brings text into a file that did not come from one
+    /// of its edits (text written to a replaced inode, carried over or rebased): such a change
+    /// must be read like an agent's edit, and the watcher's echo of it looks like our own write.
+    pub fn on_change(&self, f: impl Fn(&Path) + Send + Sync + 'static) {
+        *self
+            .shared
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(f));
     }
 
     /// Why a log looks like it is in the middle of a save, if it does.
     fn suspicious(&self, snap: &Snapshot) -> Option<&'static str> {
-        if snap.sig.len == 0 {
-            return Some("empty");
-        }
-        if incomplete_tail(&snap.window).is_some() {
-            return Some("ends inside a character");
-        }
-        if !crate::log::window::head_has_title(&snap.head) {
-            return Some("no title");
-        }
-        let tail_start = snap.window.len().saturating_sub(WINDOW as usize);
-        let tail = &snap.window[tail_start..];
-        if !tail.windows(FOOTER_MARK.len()).any(|w| w == FOOTER_MARK) {
-            return Some("no footer near the end");
-        }
-        None
+        mid_save(snap.sig.len, &snap.window, &snap.head)
     }
 
     /// Create the file with `content` unless it exists. Returns whether it was created. The
@@ -602,6 +751,26 @@ fn incomplete_tail(bytes: &[u8]) -> Option<usize> {
         };
         let have = bytes.len() - i;
         return (have < need).then_some(have);
+    }
+    None
+}
+
+/// Why a log (`len` bytes, ending with `window`, starting with `head`) looks like it is in the
+/// middle of a save, if it does.
+pub(crate) fn mid_save(len: u64, window: &[u8], head: &str) -> Option<&'static str> {
+    if len == 0 {
+        return Some("empty");
+    }
+    if incomplete_tail(window).is_some() {
+        return Some("ends inside a character");
+    }
+    if !crate::log::window::head_has_title(head) {
+        return Some("no title");
+    }
+    let tail_start = window.len().saturating_sub(WINDOW as usize);
+    let tail = &window[tail_start..];
+    if !tail.windows(FOOTER_MARK.len()).any(|w| w == FOOTER_MARK) {
+        return Some("no footer near the end");
     }
     None
 }
