@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Daebug = nativeBinding.Daebug
+module.exports.SocketBridge = nativeBinding.SocketBridge
 module.exports.candidatePorts = nativeBinding.candidatePorts
 module.exports.cliBanner = nativeBinding.cliBanner
 module.exports.injectHtml = nativeBinding.injectHtml

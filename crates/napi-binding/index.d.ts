@@ -29,6 +29,15 @@ export declare class Daebug {
    */
   handleSite(request: HttpRequest): Promise<HttpResponse>
   /**
+   * For a host that listens itself (the WASI build's Node host), once it listens on
+   * `host`:`port`: on a non-loopback address the core generates the access token (SPEC 8)
+   * and requires it on every request handled from then on (`handle`, `handleSite`,
+   * `socketBridge`); the token is returned for the URL and banner. A plain-HTTP listener is
+   * also announced for `daebug run` / `daebug mcp` until `close()` (native builds only: the
+   * discovery file is written by the native client module). Once per instance.
+   */
+  hostListening(host: string, port: number, tls: boolean): string | null
+  /**
    * A file under the root changed (for a host that watches files for the engine, as on the
    * WASI build); paths other than `daebug.md`, `daebug/` and its logs are ignored.
    */
@@ -101,8 +110,11 @@ export declare class SocketBridge {
 /** The ports `daebug` tries for a root folder named `dirName`, in order (SPEC 7). */
 export declare function candidatePorts(dirName: string): Array<number>
 
-/** The standalone server's start-up banner, for a host that listens itself. */
-export declare function cliBanner(root: string, url: string, registry: string): string
+/**
+ * The standalone server's start-up banner, for a host that listens itself on `host`:`port`
+ * (as the native CLI prints it, with the access token's line on a non-loopback address).
+ */
+export declare function cliBanner(root: string, host: string, port: number, registry: string, token?: string | undefined | null): string
 
 /** What `daebug <argv>` should do, decided by the core. */
 export interface CliPlan {

@@ -7,9 +7,11 @@
  *   (static files, injection, `/-daebug*`) for the standalone server, `handle` for
  *   `endpointsOnly` — except, with `proxyTo`, non-Daebug requests, which are forwarded to the
  *   other server after the core's host check, their HTML passed through the core's `injectHtml`.
+ *   With `tlsCert`/`tlsKey`, node:https. On a non-loopback address the core requires its access
+ *   token from then on (`hostListening`); the URL carries it.
  * - the realms' WebSocket (`/-daebug-ws`): upgraded here with the `ws` package and bridged onto
  *   the core's channel session (`socketBridge`): the core checks the request and speaks the
- *   protocol; this file only moves frames.
+ *   protocol; this file only moves frames. As a front proxy, other upgrades are forwarded.
  * - file watching: `fs.watch` on the root and `daebug/`, each path handed to `pathChanged`
  *   (the core decides what is relevant and what it means).
  * - `runCli(argv)`: flags parsed and checked by the core (`prepareCli`), then `listen`, the
@@ -175,7 +177,7 @@ async function listenWith(binding, d, st, options) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY, perMessageDeflate: false });
   st.wss = wss;
   server.on('upgrade', (req, socket, head) => {
-    upgrade(d, wss, req, socket, head).catch(() => socket.destroy());
+    upgrade(d, wss, mode, target, req, socket, head).catch(() => socket.destroy());
   });
   let bound;
   for (const p of ports) {
@@ -202,6 +204,9 @@ async function listenWith(binding, d, st, options) {
     );
   }
   st.server = server;
+  // On a non-loopback address the core now requires its access token (SPEC 8); the URL carries
+  // it, as the native listener's does. Plain HTTP is announced for `daebug run`.
+  st.token = d.hostListening(host, bound, tls != null) ?? null;
   // As the native listener does: an agent's %%SHUTDOWN%% stops the engine and the listener.
   st.shutdownTimer = setInterval(() => {
     if (d.isShutdownRequested) {
@@ -213,7 +218,7 @@ async function listenWith(binding, d, st, options) {
   const display = ['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::'].includes(host)
     ? 'localhost'
     : host.includes(':') ? `[${host}]` : host;
-  return { host, port: bound, url: `${tls ? 'https' : 'http'}://${display}:${bound}/` };
+  return { host, port: bound, url: `${tls ? 'https' : 'http'}://${display}:${bound}/${st.token ? `?token=${st.token}` : ''}` };
 }
 
 async function serveOne(binding, d, mode, target, id, req, res) {
@@ -244,13 +249,14 @@ async function serveOne(binding, d, mode, target, id, req, res) {
 }
 
 /**
- * One upgrade request. Only the realms' channel is upgraded (esbuild and the standalone server
- * have no WebSockets of their own; Vite's HMR socket is on Vite's server, not this one).
+ * One upgrade request: the realms' channel (`/-daebug-ws`) is bridged onto the core; as a front
+ * proxy, any other upgrade is forwarded to the other server both ways (as the native proxy).
  */
-async function upgrade(d, wss, req, socket, head) {
+async function upgrade(d, wss, mode, target, req, socket, head) {
   socket.on('error', () => socket.destroy());
   const url = req.url ?? '/';
   if (!/^\/-daebug-ws(\?|$)/.test(url)) {
+    if (mode === 'proxy' && !url.startsWith('/-daebug')) return forwardUpgrade(d, target, req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     return;
   }
@@ -281,6 +287,29 @@ async function upgrade(d, wss, req, socket, head) {
       ws.close();
     })().catch(() => ws.terminate());
   });
+}
+
+/** A non-Daebug upgrade through the front proxy: after the host check, raw bytes both ways. */
+function forwardUpgrade(d, target, req, socket, head) {
+  if (!d.allowsHost(req.headers.host)) {
+    socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 53\r\n\r\nDaebug refused this request: unexpected Host header.\n');
+    return;
+  }
+  const i = target.lastIndexOf(':');
+  const up = require('node:net').connect(Number(target.slice(i + 1)), target.slice(0, i).replace(/^\[|\]$/g, ''));
+  up.on('error', () => {
+    if (!socket.destroyed) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  up.on('connect', () => {
+    const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+    for (let k = 0; k < req.rawHeaders.length; k += 2) lines.push(`${req.rawHeaders[k]}: ${req.rawHeaders[k + 1]}`);
+    up.write(lines.join('\r\n') + '\r\n\r\n');
+    if (head?.length) up.write(head);
+    up.pipe(socket);
+    socket.pipe(up);
+  });
+  socket.on('close', () => up.destroy());
+  up.on('close', () => socket.destroy());
 }
 
 function readBody(req) {
@@ -423,7 +452,7 @@ async function runCli(api, argv) {
     process.stderr.write(`daebug: ${msg}\n`);
     return 1;
   }
-  process.stdout.write(api.cliBanner(d.root, info.url, d.registryPath));
+  process.stdout.write(api.cliBanner(d.root, plan.host, info.port, d.registryPath, new URL(info.url).searchParams.get('token')));
   d.onNotice((n) => {
     if (n.kind !== 'shutdown-requested') process.stdout.write(`  ${n.text}\n`);
   });

@@ -149,13 +149,37 @@ pub fn candidate_ports(dir_name: String) -> Vec<u32> {
         .collect()
 }
 
-/// The standalone server's start-up banner, for a host that listens itself.
+/// The standalone server's start-up banner, for a host that listens itself on `host`:`port`
+/// (as the native CLI prints it, with the access token's line on a non-loopback address).
 #[napi]
-pub fn cli_banner(root: String, url: String, registry: String) -> String {
-    format!(
-        "👾 Daebug {}\n   root      {root}\n   serving   {url}\n   registry  {registry}\n   stop      Ctrl-C, or write %%SHUTDOWN%% on a line of its own in daebug.md\n",
+pub fn cli_banner(
+    root: String,
+    host: String,
+    port: u32,
+    registry: String,
+    token: Option<String>,
+) -> String {
+    let display = if host == "127.0.0.1" || host == "::1" || host == "localhost" {
+        "localhost".to_string()
+    } else if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let mut text = format!(
+        "👾 Daebug {}\n   root      {root}\n   serving   http://{display}:{port}/\n   registry  {registry}\n   stop      Ctrl-C, or write %%SHUTDOWN%% on a line of its own in daebug.md\n",
         env!("CARGO_PKG_VERSION")
-    )
+    );
+    if let Some(t) = token {
+        // The WASI build writes no discovery file: `daebug run` needs the URL and token given.
+        let finds = if cfg!(feature = "native") {
+            "`daebug run` finds it, others send"
+        } else {
+            "clients send"
+        };
+        text.push_str(&format!("   token     {t}  (open http://<this host>:{port}/?token={t}; {finds} the x-daebug-token header)\n"));
+    }
+    text
 }
 
 fn shell_quote(s: &str) -> String {

@@ -61,6 +61,19 @@ pub struct Daebug {
     pending: Arc<Mutex<HashMap<u32, oneshot::Sender<()>>>>,
     #[cfg(feature = "native")]
     listener: Mutex<Option<listen::Listening>>,
+    /// Set by `hostListening` on a non-loopback address: the routers behind the access token.
+    guarded: Mutex<Option<(axum::Router, axum::Router)>>,
+    /// The discovery file of a host that listens itself (`hostListening`), removed on close.
+    /// (The discovery module is the native client's; the WASI build does not announce.)
+    #[cfg(feature = "native")]
+    announced: Mutex<Option<daebug_core::client::AnnounceGuard>>,
+}
+
+/// Which of an instance's services a request goes to.
+#[derive(Clone, Copy)]
+enum Service {
+    Endpoints,
+    Site,
 }
 
 #[napi]
@@ -113,6 +126,9 @@ impl Daebug {
             pending: Default::default(),
             #[cfg(feature = "native")]
             listener: Mutex::new(None),
+            guarded: Mutex::new(None),
+            #[cfg(feature = "native")]
+            announced: Mutex::new(None),
         })
     }
 
@@ -132,7 +148,7 @@ impl Daebug {
     /// event loop. A request given an `id` can be abandoned with `cancel(id)`.
     #[napi]
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse> {
-        self.handle_with(&self.router, request).await
+        self.handle_with(Service::Endpoints, request).await
     }
 
     /// Handle any request as the standalone server does: `/-daebug*` to the engine, everything
@@ -140,7 +156,36 @@ impl Daebug {
     /// listens itself (`npx daebug` on the WASI build). Cancellable like `handle`.
     #[napi]
     pub async fn handle_site(&self, request: HttpRequest) -> Result<HttpResponse> {
-        self.handle_with(&self.site, request).await
+        self.handle_with(Service::Site, request).await
+    }
+
+    /// For a host that listens itself (the WASI build's Node host), once it listens on
+    /// `host`:`port`: on a non-loopback address the core generates the access token (SPEC 8)
+    /// and requires it on every request handled from then on (`handle`, `handleSite`,
+    /// `socketBridge`); the token is returned for the URL and banner. A plain-HTTP listener is
+    /// also announced for `daebug run` / `daebug mcp` until `close()` (native builds only: the
+    /// discovery file is written by the native client module). Once per instance.
+    #[napi]
+    pub fn host_listening(&self, host: String, port: u32, tls: bool) -> Option<String> {
+        let token = (!daebug_core::http::token::is_loopback_bind(&host))
+            .then(daebug_core::http::token::generate);
+        if let Some(t) = &token {
+            let layer = daebug_core::http::token::TokenLayer::new(t);
+            *self.guarded.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+                self.router.clone().layer(layer.clone()),
+                self.site.clone().layer(layer),
+            ));
+        }
+        #[cfg(not(feature = "native"))]
+        let _ = (port, tls);
+        #[cfg(feature = "native")]
+        if !tls {
+            let port = u16::try_from(port).unwrap_or(0);
+            let guard =
+                daebug_core::client::announce(self.engine.root(), &host, port, token.as_deref());
+            *self.announced.lock().unwrap_or_else(|e| e.into_inner()) = guard;
+        }
+        token
     }
 
     /// A file under the root changed (for a host that watches files for the engine, as on the
@@ -167,7 +212,7 @@ impl Daebug {
         SocketBridge {
             host,
             slot: Mutex::new(Some(slot)),
-            router: self.router.clone(),
+            router: self.router_for(Service::Endpoints),
             allowed: self.allowed.clone(),
         }
     }
@@ -237,11 +282,18 @@ fn refused_host() -> http::Response<axum::body::Body> {
 }
 
 impl Daebug {
-    async fn handle_with(
-        &self,
-        router: &axum::Router,
-        request: HttpRequest,
-    ) -> Result<HttpResponse> {
+    fn router_for(&self, service: Service) -> axum::Router {
+        let guarded = self.guarded.lock().unwrap_or_else(|e| e.into_inner());
+        match (&*guarded, service) {
+            (Some((router, _)), Service::Endpoints) => router.clone(),
+            (Some((_, site)), Service::Site) => site.clone(),
+            (None, Service::Endpoints) => self.router.clone(),
+            (None, Service::Site) => self.site.clone(),
+        }
+    }
+
+    async fn handle_with(&self, service: Service, request: HttpRequest) -> Result<HttpResponse> {
+        let router = &self.router_for(service);
         let id = request.id;
         let req = convert::to_http(request)?;
         if !self.allowed.allows_host_of(req.headers()) {
@@ -385,6 +437,10 @@ impl Daebug {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         self.engine.close();
+        self.announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         listening
     }
 

@@ -90,3 +90,57 @@ test(`realm WebSocket on listen() (${__napiBindingTarget}): welcome, pushed job,
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test(`listen() on a non-loopback address requires the access token (${__napiBindingTarget})`, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'daebug-token-'));
+  fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>t</title>');
+  const d = new Daebug({ root });
+  try {
+    // 0.0.0.0 is what makes the token required; the requests below stay on loopback.
+    const info = await d.listen({ port: 0, host: '0.0.0.0' });
+    const token = new URL(info.url).searchParams.get('token');
+    assert.match(token ?? '', /^[0-9a-f]{32}$/, info.url);
+    const base = `http://127.0.0.1:${info.port}`;
+    assert.equal((await fetch(`${base}/`)).status, 401);
+    assert.equal((await fetch(`${base}/-daebug-channel?name=${NAME}&url=x`, { method: 'POST', body: '{"type":"background-flush","events":[]}' })).status, 401);
+    assert.equal(fs.existsSync(path.join(root, 'daebug', `${NAME}.md`)), false, 'nothing written without the token');
+    const ws = connect(`ws://127.0.0.1:${info.port}/-daebug-ws?${query('t1')}`);
+    await assert.rejects(ws.opened, (e) => e.status === 401);
+    const page = await fetch(`${base}/`, { headers: { 'x-daebug-token': token } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>t<\/title>/);
+    const ok = connect(`ws://127.0.0.1:${info.port}/-daebug-ws?${query('t2')}`, { 'x-daebug-token': token });
+    await ok.opened;
+    await ok.frame((f) => f.type === 'welcome');
+    ok.ws.close();
+  } finally {
+    await d.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test(`listen({ proxyTo }) forwards other WebSocket upgrades both ways (${__napiBindingTarget})`, async () => {
+  const { WebSocketServer } = await import('ws');
+  const http = await import('node:http');
+  const upstream = http.createServer((_req, res) => res.end('upstream'));
+  const echo = new WebSocketServer({ server: upstream });
+  echo.on('connection', (s, req) => s.on('message', (m) => s.send(JSON.stringify({ url: req.url, got: String(m) }))));
+  await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'daebug-wsproxy-'));
+  const d = new Daebug({ root });
+  try {
+    const { port } = await d.listen({ port: 0, proxyTo: `127.0.0.1:${upstream.address().port}` });
+    const c = connect(`ws://127.0.0.1:${port}/app-socket`);
+    await c.opened;
+    c.ws.send('hello');
+    assert.deepEqual(await c.frame((f) => 'got' in f), { url: '/app-socket', got: 'hello' });
+    c.ws.close();
+    const foreign = connect(`ws://127.0.0.1:${port}/app-socket`, { host: 'evil.test' });
+    await assert.rejects(foreign.opened, (e) => e.status === 403);
+  } finally {
+    await d.close();
+    echo.close();
+    upstream.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
