@@ -260,6 +260,12 @@ async function upgrade(d, wss, mode, target, req, socket, head) {
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     return;
   }
+  // Not a WebSocket handshake `ws` would complete: refused before the core opens a session.
+  const key = req.headers['sec-websocket-key'];
+  if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket' || !/^[+/0-9A-Za-z]{22}==$/.test(key ?? '') || !['8', '13'].includes(req.headers['sec-websocket-version'])) {
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 41\r\n\r\nDaebug: not a valid WebSocket handshake.\n');
+    return;
+  }
   const bridge = d.socketBridge();
   const answer = await bridge.open({ method: req.method ?? 'GET', url, headers: req.headers });
   if (answer.status !== 101) {

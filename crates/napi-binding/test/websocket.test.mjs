@@ -3,7 +3,8 @@
 // the core's channel session (Daebug#socketBridge). The same checks pass on both (this file
 // runs again with NAPI_RS_FORCE_WASI=1 in tests/install/hosts-wasi.test.mjs): welcome, a job
 // pushed when an agent appends, a second live instance refused, cross-site upgrades refused
-// before any handshake, and the socket closed when Daebug closes.
+// before any handshake, a handshake without a key refused, the access token on a non-loopback
+// address, other upgrades forwarded by the front proxy, and the socket closed when Daebug closes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -141,6 +142,31 @@ test(`listen({ proxyTo }) forwards other WebSocket upgrades both ways (${__napiB
     await d.close();
     echo.close();
     upstream.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test(`a WebSocket handshake without a key is refused with 400 and leaves the name free (${__napiBindingTarget})`, async () => {
+  const http = await import('node:http');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'daebug-ws-bad-'));
+  const d = new Daebug({ root });
+  try {
+    const { port } = await d.listen({ port: 0, endpointsOnly: true });
+    const status = await new Promise((resolve, reject) => {
+      const req = http.request({ port, host: '127.0.0.1', path: `/-daebug-ws?${query('x9')}`, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13'} });
+      req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
+      req.on('upgrade', () => reject(new Error('upgraded without a key')));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 400);
+    // The name is still free: a proper socket gets it.
+    const c = connect(`ws://127.0.0.1:${port}/-daebug-ws?${query('y8')}`);
+    await c.opened;
+    await c.frame((f) => f.type === 'welcome');
+    c.ws.close();
+  } finally {
+    await d.close();
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
