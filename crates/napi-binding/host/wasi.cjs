@@ -205,7 +205,8 @@ async function listenWith(binding, d, st, options) {
   }
   st.server = server;
   // On a non-loopback address the core now requires its access token (SPEC 8); the URL carries
-  // it, as the native listener's does. Plain HTTP is announced for `daebug run`.
+  // it, as the native listener's does. (Set before any request is read: this continuation runs
+  // before the event loop takes the first connection.)
   st.token = d.hostListening(host, bound, tls != null) ?? null;
   // As the native listener does: an agent's %%SHUTDOWN%% stops the engine and the listener.
   st.shutdownTimer = setInterval(() => {
