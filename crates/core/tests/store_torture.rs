@@ -14,25 +14,29 @@
 //! * `pieces`   — open a handle at the end and write the chunk in 3 pieces (cut anywhere, even
 //!   inside a character) over up to 60 ms, every 25th over up to 1 s. The next chunk starts
 //!   once the previous request was taken, and another tool writes no sooner than 100 ms after
-//!   a streamed chunk ended (see the store's module doc).
+//!   a streamed chunk ended (see below).
 //! * `held`     — an editor-like agent keeps a write handle open across 1–3 saves (and across
 //!   the server's replies, which replace the file under it); each save reads the file and
 //!   rewrites it whole through that handle (truncate, write at offset 0), every 4th with a
 //!   pause between the two, every 5th also tidying history. Most of these saves land in an
 //!   inode the server has already replaced, and must be brought in (see `store/late.rs`).
+//!   (After the agent's own rename save it opens a new handle: writes through a handle on the
+//!   file a rename replaced go to a file that is gone, with or without a server.)
 //!
 //! Each agent has at most 6 requests waiting at a time (it reads replies, as agents do); the
 //! server's edits and the agent's saves still overlap all the time. The mixed run is one agent
 //! taking append, in-place, rename and held in turn. (Two agents saving the same file
 //! concurrently by read-modify-write lose each other's text whatever the server does.)
 //!
-//! Rounds per style: `DAEBUG_TORTURE_ROUNDS` (default 225: 5 styles alone + 4 in the mixed
-//! run = 2,025 rounds, about three minutes on a 2-core machine in a debug build).
+//! Rounds per style: `DAEBUG_TORTURE_ROUNDS` (default 225: 5 styles alone + 4 in the mixed run
+//! = 2,025 rounds, about three and a half minutes on a 2-core machine in a debug build).
 //!
-//! A chunk streamed through a held handle is tortured alone (with other tools no sooner than
-//! 100 ms after it): its pieces written to an inode the server replaced are carried over
-//! within milliseconds, and a different tool that reads and rewrites the file in those
-//! milliseconds does not see them yet — see the store's module doc.
+//! Streamed pieces are tortured alone (another tool writes no sooner than 100 ms after a
+//! streamed chunk ended; `DAEBUG_TORTURE_GAP=ms` to change it). Sooner — or later on a loaded
+//! machine — another tool can land before the chunk's last piece (which sits in the inode the
+//! server replaced until it is carried over), or read and rewrite the file without it: the
+//! ignored `torture_mixed_streams` shows it (see the store's module doc and
+//! `docs/log-format.md`).
 
 mod common;
 
@@ -152,6 +156,9 @@ fn agent(path: PathBuf, styles: Vec<Style>, rounds: usize, seed: u64) -> Vec<Str
                 let tmp = path.with_file_name(format!(".agent-{seed}.tmp"));
                 std::fs::write(&tmp, new).unwrap();
                 std::fs::rename(&tmp, &path).unwrap();
+                // A handle kept open on the file this rename replaced writes to a file that is
+                // gone, server or not: the held style opens a new one.
+                held = None;
             }
             Style::Held => {
                 // An editor-like agent: it keeps a handle open across a few saves (and across
@@ -222,7 +229,14 @@ fn agent(path: PathBuf, styles: Vec<Style>, rounds: usize, seed: u64) -> Vec<Str
         // After a chunk streamed in pieces, its last piece may still sit in the inode the
         // server replaced, for the moment it takes to carry it over (milliseconds; more on a
         // loaded machine): another tool writing in that moment would land before it.
-        let gap = if style == Style::Pieces { 100 } else { 0 };
+        let gap = if style == Style::Pieces {
+            std::env::var("DAEBUG_TORTURE_GAP")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(100)
+        } else {
+            0
+        };
         std::thread::sleep(Duration::from_millis(gap + rng.below(16)));
         previous = Some(key);
     }
@@ -486,5 +500,19 @@ fn torture_mixed() {
     run(
         "mixed",
         &[Style::Append, Style::InPlace, Style::Rename, Style::Held],
+    );
+}
+
+/// KNOWN GAP (issue 7, open): chunks streamed in pieces mixed with appends, in-place saves and
+/// renames by the same agent, another tool writing no sooner than 100 ms after a streamed chunk
+/// ended (`DAEBUG_TORTURE_GAP=ms` changes that). It passes on a quiet machine and loses text on
+/// a loaded one (the last piece is not carried over within the gap), so it is not in the
+/// default run: `cargo test -p daebug-core --test store_torture -- --ignored --nocapture`.
+#[test]
+#[ignore = "known gap: streamed pieces mixed with other tools lose text on a loaded machine"]
+fn torture_mixed_streams() {
+    run(
+        "mixed-streams",
+        &[Style::Append, Style::Pieces, Style::InPlace, Style::Rename],
     );
 }

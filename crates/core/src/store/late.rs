@@ -42,10 +42,8 @@ struct Watched {
     known: u64,
     /// The last bytes below `known`, as they were.
     sample: Vec<u8>,
-    /// Late text read from the inode but not yet carried over (the file's lock was busy), and
-    /// the bytes it followed there.
+    /// Late text read from the inode but not yet carried over (the file's lock was busy).
     pending: Vec<u8>,
-    pending_after: Vec<u8>,
     /// The inode's identity at the last check (nothing to do while it stays so).
     seen: Option<Sig>,
     /// Rewritten: its identity when last seen changing, since when it stayed so, and when the
@@ -77,7 +75,6 @@ pub(super) fn watch(
         sample: last[last.len() - k..].to_vec(),
         seen: Some(sig),
         pending: Vec::new(),
-        pending_after: Vec::new(),
         rewrite: None,
         until: Instant::now() + super::LATE_WATCH,
         since: Instant::now(),
@@ -282,9 +279,6 @@ fn capture(w: &mut Watched) -> io::Result<bool> {
     if extra.is_empty() {
         return Ok(true);
     }
-    if w.pending.is_empty() {
-        w.pending_after = w.sample.clone();
-    }
     w.pending.extend_from_slice(extra);
     w.known += extra.len() as u64;
     let k = bytes.len().min(SAMPLE as usize);
@@ -303,13 +297,12 @@ fn flush(w: &mut Watched) {
     let store = super::Store {
         shared: w.shared.clone(),
     };
-    if let Err(e) = store.append_locked(&w.path, &w.pending, &w.pending_after) {
+    if let Err(e) = store.append_locked(&w.path, &w.pending) {
         tracing::warn!(path = %w.path.display(), error = %e, "could not carry over late text");
     }
     store.forget(&w.path);
     store.changed(&w.path);
     w.pending.clear();
-    w.pending_after.clear();
 }
 
 /// Bring in the whole-file save that rewrote the old inode; from then on it is the base that

@@ -9,13 +9,12 @@
 //!   keeps a handle on every inode it replaces and watches it for [`LATE_WATCH`] — and for as
 //!   long as any process still holds it open for writing (on Linux a read lease is refused
 //!   while someone does), up to an hour. Bytes that reach it after the server read it are
-//!   carried over to the current file under the file's lock ([`late`]): right after the text
-//!   they followed in the writer's file (found by its last bytes), so another tool's text
-//!   appended meanwhile does not split a chunk; at the end if that text is gone. They are read
-//!   off the replaced inode within milliseconds even while the file's lock is busy, so a writer
-//!   whose next move is to rewrite that inode does not destroy them. A tool that reads the path
-//!   and rewrites the whole file in the moment before they reach it does not see them, and
-//!   saves over them (documented: wait for a streamed chunk to show before rewriting).
+//!   appended to the current file under the file's lock ([`late`]). They are read off the
+//!   replaced inode within milliseconds even while the file's lock is busy, so a writer whose
+//!   next move is to rewrite that inode does not destroy them. Another tool writing in the
+//!   moment before they reach the current file lands before them (a streamed chunk is split),
+//!   and one that reads the path and rewrites the whole file then does not see them: wait for a
+//!   streamed chunk to show before writing again (documented in `docs/log-format.md`).
 //! * **Whole-file saves through a handle opened before the replace** (an editor that keeps the
 //!   file open and rewrites it, or `fs.writeFile` whose open resolved the path just before the
 //!   store's exchange and truncated the old inode) land in the replaced inode too. The watch
@@ -418,14 +417,7 @@ impl Store {
     /// Append `extra` (late text from a writer that holds a replaced inode) to the file, as a
     /// new version of it. The caller holds the file's lock. Nothing is written when the file is
     /// gone (deleted by the agent: leave it alone).
-    ///
-    /// `after` is what the writer's file ended with before `extra`. The text goes right after
-    /// the last place the file's tail holds those bytes, before whatever other tools appended
-    /// since: the writer wrote it after its own earlier text, so a chunk streamed in pieces
-    /// stays whole, and the other tool's text stays whole after it. Without such a place, at
-    /// the end.
-    pub(crate) fn append_locked(&self, path: &Path, extra: &[u8], after: &[u8]) -> io::Result<()> {
-        let after = &after[after.len().saturating_sub(256)..];
+    pub(crate) fn append_locked(&self, path: &Path, extra: &[u8]) -> io::Result<()> {
         loop {
             let mut file = match File::open(path) {
                 Ok(f) => f,
@@ -433,17 +425,10 @@ impl Store {
                 Err(e) => return Err(e),
             };
             let sig = Sig::of(&file.metadata()?);
-            let offset = sig.len.saturating_sub(64 * 1024);
+            let offset = sig.len.saturating_sub(256);
             let mut window = Vec::new();
             file.seek(SeekFrom::Start(offset))?;
             file.read_to_end(&mut window)?;
-            if offset + window.len() as u64 != sig.len {
-                continue; // changed while read
-            }
-            let split = match find_last(&window, after) {
-                Some(at) if after.len() >= 32 => at + after.len(),
-                _ => window.len(),
-            };
             let snap = Snapshot {
                 file,
                 sig,
@@ -451,9 +436,8 @@ impl Store {
                 window,
                 head: String::new(),
             };
-            let mut tail = snap.window[..split].to_vec();
+            let mut tail = snap.window.clone();
             tail.extend_from_slice(extra);
-            tail.extend_from_slice(&snap.window[split..]);
             if self.commit(path, &snap, &tail, &[])? {
                 return Ok(());
             }
