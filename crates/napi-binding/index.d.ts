@@ -33,8 +33,8 @@ export declare class Daebug {
    * `host`:`port`: on a non-loopback address the core generates the access token (SPEC 8)
    * and requires it on every request handled from then on (`handle`, `handleSite`,
    * `socketBridge`); the token is returned for the URL and banner. A plain-HTTP listener is
-   * also announced for `daebug run` / `daebug mcp` until `close()` (native builds only: the
-   * discovery file is written by the native client module). Once per instance.
+   * also announced for `daebug run` / `daebug mcp` (the discovery file, as every native
+   * listener writes it) until `close()`. Once per instance.
    */
   hostListening(host: string, port: number, tls: boolean): string | null
   /**
@@ -105,6 +105,30 @@ export declare class SocketBridge {
   end(): void
   /** The next text frame for the realm; `null`: close the socket. */
   next(): Promise<string | null>
+}
+
+/**
+ * The host's answer: `status` and `body`, or `error` when no answer came (`broken`: the
+ * answer started and broke off).
+ */
+export interface AgentAnswer {
+  status?: number
+  body?: Buffer
+  error?: string
+  broken?: boolean
+}
+
+/** The subcommand names `runAgentCli` takes as its first argument. */
+export declare function agentCommands(): Array<string>
+
+/** One HTTP request of `daebug run|realms|mcp`, for the host to send. */
+export interface AgentRequest {
+  method: string
+  /** Absolute `http://` URL. */
+  url: string
+  /** Header name/value pairs. */
+  headers: Array<Array<string>>
+  body?: string
 }
 
 /** The ports `daebug` tries for a root folder named `dirName`, in order (SPEC 7). */
@@ -229,5 +253,16 @@ export interface Notice {
  */
 export declare function prepareCli(argv: Array<string>, commandName?: string | undefined | null, cwd?: string | undefined | null): CliPlan
 
+/**
+ * Run `daebug run|realms|mcp <argv…>` (argv starts with the subcommand) with the core's
+ * flags, output and exit codes, sending its HTTP requests through `request` (for a host
+ * whose core has no sockets: the WASI build). `cwd` resolves a relative `--root`. Resolves to
+ * the exit code.
+ */
+export declare function runAgentCli(argv: string[], cwd: string, request: (req: AgentRequest) => Promise<AgentAnswer>): Promise<number>
+
 /** Run `daebug` with `argv` (the arguments after the command name). Resolves to the exit code. */
 export declare function runCli(argv: Array<string>): Promise<number>
+
+/** The host process's id, for the discovery files this process writes (WASI has none). */
+export declare function setHostPid(pid: number): void

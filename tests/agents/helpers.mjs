@@ -26,6 +26,8 @@ export function runCli(args, { cwd, input, env = {}, cmd, timeout = 30000 } = {}
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: Number(process.hrtime.bigint() - start) / 1e6 });
     });
+    // The command may exit before reading its input (a bad flag, no server): not an error here.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

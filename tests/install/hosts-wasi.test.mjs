@@ -12,13 +12,14 @@
 // Needs the WASI build in crates/napi-binding (`npm run build:wasm -w @daebug/native`; CI does it
 // in .ci/setup.d/40-wasi.sh). Skipped without it locally, fails when DAEBUG_REQUIRE_WASI=1 (CI).
 
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { freePort, REPO_ROOT } from '../helpers/daebug.mjs';
+import { freePort, launchBrowser, openRealm, parseLog, readText, REPO_ROOT, startServer } from '../helpers/daebug.mjs';
+import { runCli } from '../agents/helpers.mjs';
 
 const BINDING = path.join(REPO_ROOT, 'crates/napi-binding');
 const haveWasi = fs.existsSync(path.join(BINDING, 'daebug.wasm32-wasi.wasm'));
@@ -101,4 +102,101 @@ test("npx daebug on WASI: Node's experimental-WASI warning never reaches stderr"
   const lines = stderr.split('\n').filter((l) => l && !/^npm warn /.test(l));
   assert.doesNotMatch(stderr, /ExperimentalWarning|experimental feature/i);
   assert.deepEqual(lines, [], `nothing on stderr:\n${stderr}`);
+});
+
+// `daebug run` / `daebug realms` / `daebug mcp` on the WASI build (issue 11): the WASI host
+// writes the discovery file as native hosts do, and the WASI CLI finds a server through it (its
+// HTTP requests go through the Node host; discovery, output and exit codes are the core's).
+// Against a real Chromium page served by a WASI `npx daebug`, and one served by the native binary.
+describe('daebug run and realms on the WASI build', { skip }, () => {
+  const CLI = [process.execPath, path.join(REPO_ROOT, 'packages/cli/bin/daebug.js')];
+  const FIXTURE = path.join(REPO_ROOT, 'tests/e2e/fixtures/counter');
+  const wasiRun = (args, opts = {}) => runCli(args, { ...opts, cmd: CLI, env: { NAPI_RS_FORCE_WASI: '1' } });
+  /** The discovery file of a root: `<tmp>/daebug-servers/<FNV-1a 64 of the canonical root>.json`. */
+  const discoveryFile = (root) => {
+    let h = 0xcbf29ce484222325n;
+    for (const b of Buffer.from(fs.realpathSync(root))) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+    return path.join(os.tmpdir(), 'daebug-servers', `${h.toString(16).padStart(16, '0')}.json`);
+  };
+  let server;
+  let browser;
+  let realm;
+
+  before(async () => {
+    server = await startServer({ fixture: FIXTURE, bin: CLI[1], env: { NAPI_RS_FORCE_WASI: '1' }, readyTimeout: 30000 });
+    browser = await launchBrowser();
+    realm = await openRealm(server, browser, '/', { timeout: 20000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the WASI host writes the discovery file for its root', () => {
+    const a = JSON.parse(fs.readFileSync(discoveryFile(server.root), 'utf8'));
+    assert.equal(a.url, `http://127.0.0.1:${server.port}`);
+    assert.equal(a.root, fs.realpathSync(server.root));
+    assert.equal(a.pid, server.proc.pid);
+  });
+
+  test('run: 👍 exits 0 with the value, 🚫 exits 1, an unknown realm exits 2; all in the log', async () => {
+    const ok = await wasiRun(['run', '--agent', 'wasi-agent', 'counter.value + 41'], { cwd: server.root });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`^#### 👍${realm.name} to wasi-agent at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`JSON\\n41\\n\`\`\`\\n$`));
+    assert.equal(ok.stderr, '');
+    const log = parseLog(readText(realm.log));
+    assert.equal(log.requests.at(-1).agent, 'wasi-agent');
+    assert.deepEqual(log.requests.at(-1).blocks, ['counter.value + 41']);
+    assert.equal(log.replies.at(-1).body, '41');
+    const bad = await wasiRun(['run', '--json', '-'], { cwd: server.root, input: 'nope_wasi()' });
+    assert.equal(bad.code, 1, bad.stderr);
+    const v = JSON.parse(bad.stdout);
+    assert.equal(v.ok, false);
+    assert.equal(v.realm, realm.name);
+    assert.match(v.error, /ReferenceError: nope_wasi is not defined/);
+    const none = await wasiRun(['run', '--realm', 'no-such-realm', '1'], { cwd: server.root });
+    assert.equal(none.code, 2);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /^daebug: .*no-such-realm/);
+  });
+
+  test('realms --json lists the live page; mcp says in one line where MCP is', async () => {
+    const r = await wasiRun(['realms', '--json', '--root', server.root]);
+    assert.equal(r.code, 0, r.stderr);
+    const me = JSON.parse(r.stdout).realms.find((x) => x.name === realm.name);
+    assert.ok(me, r.stdout);
+    assert.equal(me.state, 'live');
+    const m = await wasiRun(['mcp'], { cwd: server.root });
+    assert.equal(m.code, 1);
+    assert.match(m.stderr, /^daebug: `daebug mcp` \(MCP on stdio\) needs the native build;.*\/-daebug-mcp.*\n$/);
+  });
+
+  test('the WASI client runs code in a page served by the native binary; no server exits 2', async () => {
+    const native = await startServer({ fixture: FIXTURE });
+    try {
+      const page = await openRealm(native, browser);
+      const r = await wasiRun(['run', '--json', 'document.title'], { cwd: native.root });
+      assert.equal(r.code, 0, r.stderr);
+      const v = JSON.parse(r.stdout);
+      assert.equal(v.value, 'Daebug e2e counter');
+      assert.equal(v.realm, page.name);
+      await page.page.close();
+    } finally {
+      await native.stop();
+    }
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'daebug-wasi-none-'));
+    const r = await wasiRun(['run', '1'], { cwd: empty });
+    fs.rmSync(empty, { recursive: true, force: true });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^daebug: no Daebug server is running for .*start one[^\n]*\n$/);
+  });
+
+  test('the discovery file is removed when the WASI host stops', async () => {
+    const file = discoveryFile(server.root);
+    assert.ok(fs.existsSync(file));
+    await server.stop();
+    assert.equal(server.exitStatus?.code, 0, server.output());
+    assert.equal(fs.existsSync(file), false);
+  });
 });

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 #[cfg(feature = "native")]
 use std::time::Duration;
 
-#[cfg(feature = "native")]
-mod agents;
+pub mod agents;
 
 /// Run JavaScript in live pages by editing Markdown files.
 #[derive(Parser, Debug)]

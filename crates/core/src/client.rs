@@ -9,12 +9,16 @@
 //! ports are not derived from the root, are found the same way. Without the file (an older
 //! server), the ports derived from the root's name are probed (`/-daebug-info`). `--url` and
 //! `DAEBUG_URL` / `DAEBUG_TOKEN` override it all.
+//!
+//! Both builds: the discovery file is plain file IO, so the WASI build's Node hosts announce
+//! themselves the same way. The HTTP request itself is a [`Transport`]: hyper on the native
+//! build, a function the Node host supplies on the WASI build (which has no sockets); what is
+//! sent and how the answer is read stay here.
 
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
 
 /// The header that carries the token (also accepted: `Authorization: Bearer`, `?token=`).
 pub const TOKEN_HEADER: &str = "x-daebug-token";
@@ -41,9 +45,48 @@ pub fn discovery_path(root: &Path) -> PathBuf {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    std::env::temp_dir()
+    temp_dir()
         .join("daebug-servers")
         .join(format!("{h:016x}.json"))
+}
+
+/// The OS temp dir. WASI has none of its own (std panics there), so the host's environment is
+/// read the way the native build reads it on Unix: `TMPDIR`, else `/tmp`.
+fn temp_dir() -> PathBuf {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        std::env::temp_dir()
+    }
+    #[cfg(target_family = "wasm")]
+    {
+        std::env::var_os("TMPDIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"))
+    }
+}
+
+/// This process's id. WASI has no process id; its host passes one ([`set_host_pid`]).
+fn pid() -> u32 {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        std::process::id()
+    }
+    #[cfg(target_family = "wasm")]
+    {
+        HOST_PID.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[cfg(target_family = "wasm")]
+static HOST_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The host process's id, written into discovery files (WASI builds; ignored natively).
+pub fn set_host_pid(pid: u32) {
+    #[cfg(target_family = "wasm")]
+    HOST_PID.store(pid, std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(target_family = "wasm"))]
+    let _ = pid;
 }
 
 /// Removes the discovery file when dropped (if it still names this server).
@@ -74,7 +117,7 @@ pub fn announce(root: &Path, host: &str, port: u16, token: Option<&str>) -> Opti
         url: format!("http://{connect}:{port}"),
         root: root.to_string_lossy().into_owned(),
         token: token.map(str::to_string),
-        pid: std::process::id(),
+        pid: pid(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let path = discovery_path(root);
@@ -154,20 +197,24 @@ pub async fn find(root: &Path, url: Option<&str>, token: Option<&str>) -> Result
         }
     }
     // An older server: the ports derived from the root's name.
-    let opts = crate::server::ServerOptions {
-        root: root.clone(),
-        host: "127.0.0.1".into(),
-        port: None,
-        timeout: Duration::from_secs(60),
-        allowed_hosts: vec![],
-        command_name: String::new(),
-        quiet: true,
-    };
-    if let Some(url) = crate::server::find_running(&opts, &root).await {
-        return Ok(Server {
-            url: url.trim_end_matches('/').to_string(),
-            token,
-        });
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for port in crate::port::candidate_ports(&name) {
+        let server = Server {
+            url: format!("http://127.0.0.1:{port}"),
+            token: token.clone(),
+        };
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            server.get("/-daebug-info"),
+        );
+        if let Ok(Ok((200, v))) = probe.await {
+            if v.get("root").and_then(|r| r.as_str()) == Some(&*root.to_string_lossy()) {
+                return Ok(server);
+            }
+        }
     }
     Err(match stale {
         Some(url) => format!(
@@ -201,35 +248,105 @@ impl Server {
         path: &str,
         body: Option<String>,
     ) -> Result<(u16, serde_json::Value), String> {
-        let client: Client<_, Full<bytes::Bytes>> =
-            Client::builder(TokioExecutor::new()).build_http();
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.url))
-            .header(http::header::ACCEPT, "application/json");
+        let mut headers = vec![("accept".to_string(), "application/json".to_string())];
         if let Some(t) = &self.token {
-            req = req.header(TOKEN_HEADER, t);
+            headers.push((TOKEN_HEADER.to_string(), t.clone()));
         }
         if body.is_some() {
-            req = req.header(http::header::CONTENT_TYPE, "application/json");
+            headers.push(("content-type".to_string(), "application/json".to_string()));
         }
-        let req = req
-            .body(Full::new(bytes::Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| format!("bad request: {e}"))?;
-        let res = client
-            .request(req)
-            .await
-            .map_err(|e| format!("cannot reach the Daebug server at {}: {e}", self.url))?;
-        let status = res.status().as_u16();
-        let bytes = res
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("the Daebug server at {} broke off: {e}", self.url))?
-            .to_bytes();
+        let req = Request {
+            method: method.as_str().to_string(),
+            url: format!("{}{path}", self.url),
+            headers,
+            body,
+        };
+        let (status, bytes) = send(req).await.map_err(|e| match e {
+            SendError::Connect(e) => format!("cannot reach the Daebug server at {}: {e}", self.url),
+            SendError::Body(e) => format!("the Daebug server at {} broke off: {e}", self.url),
+        })?;
         let value = serde_json::from_slice(&bytes).unwrap_or_else(
             |_| serde_json::json!({ "ok": false, "error": String::from_utf8_lossy(&bytes).trim() }),
         );
         Ok((status, value))
     }
+}
+
+/// One HTTP request of the client: everything a transport needs to send it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// Absolute `http://` URL.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// Why a request got no answer: nothing reached (`Connect`) or the answer broke off (`Body`).
+#[derive(Debug, Clone)]
+pub enum SendError {
+    Connect(String),
+    Body(String),
+}
+
+/// What a transport resolves to: the status and the whole body.
+pub type Answer = Result<(u16, Vec<u8>), SendError>;
+
+/// Sends one request (the WASI host's HTTP client; natively hyper unless one is set).
+pub type Transport =
+    Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
+
+static TRANSPORT: RwLock<Option<Transport>> = RwLock::new(None);
+
+/// Use `transport` for this process's client requests (the WASI build's Node host sets one
+/// before running `daebug run|realms|mcp`).
+pub fn set_transport(transport: Option<Transport>) {
+    *TRANSPORT.write().unwrap_or_else(|e| e.into_inner()) = transport;
+}
+
+async fn send(req: Request) -> Answer {
+    let transport = TRANSPORT.read().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(t) = transport {
+        return t(req).await;
+    }
+    #[cfg(feature = "native")]
+    {
+        hyper_send(req).await
+    }
+    #[cfg(not(feature = "native"))]
+    {
+        let _ = req;
+        Err(SendError::Connect(
+            "this build has no HTTP client of its own and its host supplied none".into(),
+        ))
+    }
+}
+
+#[cfg(feature = "native")]
+async fn hyper_send(req: Request) -> Answer {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut builder = http::Request::builder()
+        .method(req.method.as_str())
+        .uri(&req.url);
+    for (k, v) in &req.headers {
+        builder = builder.header(k, v);
+    }
+    let request = builder
+        .body(Full::new(bytes::Bytes::from(req.body.unwrap_or_default())))
+        .map_err(|e| SendError::Connect(format!("bad request: {e}")))?;
+    let res = client
+        .request(request)
+        .await
+        .map_err(|e| SendError::Connect(e.to_string()))?;
+    let status = res.status().as_u16();
+    let bytes = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| SendError::Body(e.to_string()))?
+        .to_bytes();
+    Ok((status, bytes.to_vec()))
 }

@@ -7,7 +7,6 @@
 
 pub mod assets;
 pub mod cli;
-#[cfg(feature = "native")]
 pub mod client;
 pub mod clock;
 pub mod discover;

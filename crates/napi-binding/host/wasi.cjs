@@ -16,6 +16,10 @@
  *   (the core decides what is relevant and what it means).
  * - `runCli(argv)`: flags parsed and checked by the core (`prepareCli`), then `listen`, the
  *   banner, notices, Ctrl-C/SIGTERM and `%%SHUTDOWN%%` as the native CLI handles them.
+ *   `daebug run|realms|mcp` run in the core (`runAgentCli`: discovery, flags, output, exit
+ *   codes); this file only sends the HTTP requests the core asks for (`agentRequest`).
+ * - the discovery file (`<tmp>/daebug-servers/…`) is the core's, written by `hostListening`
+ *   and removed on close, as natively; this file only tells the core the process id.
  *
  * No protocol logic lives here: requests, logs, registry and security are the core's.
  */
@@ -39,6 +43,8 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-aut
  */
 function hostWasi(binding) {
   const Base = binding.Daebug;
+  // WASI has no process id: the discovery files this process writes carry the host's.
+  binding.setHostPid(process.pid);
   /** Per instance: its watchers and its server, if listening. */
   const hosts = new WeakMap();
   /** Instances not closed yet, for the exit teardown below. */
@@ -436,6 +442,9 @@ async function stopHost(st, graceful) {
 // ----- the command line ---------------------------------------------------------------------
 
 async function runCli(api, argv) {
+  if (argv.length > 0 && api.agentCommands().includes(argv[0])) {
+    return api.runAgentCli(argv, process.cwd(), agentRequest);
+  }
   const plan = api.prepareCli(argv, 'npx daebug', process.cwd());
   if (plan.exit != null) {
     if (plan.stdout) process.stdout.write(plan.stdout);
@@ -483,6 +492,32 @@ async function runCli(api, argv) {
   await d.close();
   process.stdout.write(`Daebug stopped; ${d.registryPath} says so.\n`);
   return 0;
+}
+
+/**
+ * One HTTP request of `daebug run|realms` for the core (which has no sockets on WASI): sent
+ * as given, answered with the status and the whole body, or `error` (`broken` once the answer
+ * had started). No timeout of its own: the core's run waits as long as the server does.
+ */
+function agentRequest({ method, url, headers, body }) {
+  return new Promise((resolve) => {
+    let started = false;
+    let req;
+    try {
+      req = http.request(url, { method, headers: Object.fromEntries(headers), agent: false }, (res) => {
+        started = true;
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+        res.on('error', (e) => resolve({ error: e.message, broken: true }));
+      });
+    } catch (e) {
+      resolve({ error: e.message });
+      return;
+    }
+    req.on('error', (e) => resolve({ error: e.message, broken: started }));
+    req.end(body ?? undefined);
+  });
 }
 
 module.exports = { hostWasi, parseTarget };

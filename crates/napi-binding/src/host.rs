@@ -1,11 +1,104 @@
 //! What a Node host needs when it listens itself (the WASI build, where the core cannot open
 //! sockets or start threads of its own for a CLI): the command line parsed and checked by the
 //! core's own [`daebug_core::cli::Cli`] ([`prepare_cli`]), the root-derived port candidates
-//! ([`candidate_ports`]) and the banner ([`cli_banner`]). The host's side is `host/wasi.cjs`.
+//! ([`candidate_ports`]) and the banner ([`cli_banner`]); and the agent subcommands
+//! (`daebug run|realms|mcp`, [`run_agent_cli`]) over an HTTP request function the host supplies.
+//! The host's side is `host/wasi.cjs`.
 
 use clap::Parser;
 use daebug_core::cli::{one_line, Cli};
+use daebug_core::client::{self, SendError};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
+use std::sync::Arc;
+
+/// One HTTP request of `daebug run|realms|mcp`, for the host to send.
+#[napi(object)]
+pub struct AgentRequest {
+    pub method: String,
+    /// Absolute `http://` URL.
+    pub url: String,
+    /// Header name/value pairs.
+    pub headers: Vec<Vec<String>>,
+    pub body: Option<String>,
+}
+
+/// The host's answer: `status` and `body`, or `error` when no answer came (`broken`: the
+/// answer started and broke off).
+#[napi(object)]
+pub struct AgentAnswer {
+    pub status: Option<u32>,
+    pub body: Option<Buffer>,
+    pub error: Option<String>,
+    pub broken: Option<bool>,
+}
+
+/// The host's request function: `(request) => Promise<AgentAnswer>`.
+pub type RequestFn =
+    ThreadsafeFunction<AgentRequest, Promise<AgentAnswer>, AgentRequest, Status, false>;
+
+/// The subcommand names `runAgentCli` takes as its first argument.
+#[napi]
+pub fn agent_commands() -> Vec<String> {
+    daebug_core::cli::agents::NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Run `daebug run|realms|mcp <argv…>` (argv starts with the subcommand) with the core's
+/// flags, output and exit codes, sending its HTTP requests through `request` (for a host
+/// whose core has no sockets: the WASI build). `cwd` resolves a relative `--root`. Resolves to
+/// the exit code.
+#[napi(
+    ts_args_type = "argv: string[], cwd: string, request: (req: AgentRequest) => Promise<AgentAnswer>"
+)]
+pub async fn run_agent_cli(argv: Vec<String>, cwd: String, request: RequestFn) -> i32 {
+    let request = Arc::new(request);
+    client::set_transport(Some(Arc::new(move |req: client::Request| {
+        let request = request.clone();
+        Box::pin(async move {
+            let req = AgentRequest {
+                method: req.method,
+                url: req.url,
+                headers: req.headers.into_iter().map(|(k, v)| vec![k, v]).collect(),
+                body: req.body,
+            };
+            let answer = match request.call_async_catch(req).await {
+                Ok(promise) => promise.await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(AgentAnswer {
+                    status: Some(status),
+                    body,
+                    ..
+                }) => Ok((
+                    u16::try_from(status).unwrap_or(500),
+                    body.map(|b| b.to_vec()).unwrap_or_default(),
+                )),
+                Ok(a) if a.broken == Some(true) => {
+                    Err(SendError::Body(a.error.unwrap_or_default()))
+                }
+                Ok(a) => Err(SendError::Connect(
+                    a.error.unwrap_or_else(|| "no answer".into()),
+                )),
+                Err(e) => Err(SendError::Connect(e.reason.clone())),
+            }
+        })
+    })));
+    let args = std::iter::once("daebug".to_string()).chain(argv).collect();
+    let code = daebug_core::cli::agents::run_args(args, Some(cwd.into())).await;
+    client::set_transport(None);
+    code
+}
+
+/// The host process's id, for the discovery files this process writes (WASI has none).
+#[napi]
+pub fn set_host_pid(pid: u32) {
+    client::set_host_pid(pid);
+}
 
 /// What `daebug <argv>` should do, decided by the core.
 #[napi(object)]
@@ -171,13 +264,7 @@ pub fn cli_banner(
         env!("CARGO_PKG_VERSION")
     );
     if let Some(t) = token {
-        // The WASI build writes no discovery file: `daebug run` needs the URL and token given.
-        let finds = if cfg!(feature = "native") {
-            "`daebug run` finds it, others send"
-        } else {
-            "clients send"
-        };
-        text.push_str(&format!("   token     {t}  (open http://<this host>:{port}/?token={t}; {finds} the x-daebug-token header)\n"));
+        text.push_str(&format!("   token     {t}  (open http://<this host>:{port}/?token={t}; `daebug run` finds it, others send the x-daebug-token header)\n"));
     }
     text
 }

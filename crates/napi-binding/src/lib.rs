@@ -64,8 +64,6 @@ pub struct Daebug {
     /// Set by `hostListening` on a non-loopback address: the routers behind the access token.
     guarded: Mutex<Option<(axum::Router, axum::Router)>>,
     /// The discovery file of a host that listens itself (`hostListening`), removed on close.
-    /// (The discovery module is the native client's; the WASI build does not announce.)
-    #[cfg(feature = "native")]
     announced: Mutex<Option<daebug_core::client::AnnounceGuard>>,
 }
 
@@ -127,7 +125,6 @@ impl Daebug {
             #[cfg(feature = "native")]
             listener: Mutex::new(None),
             guarded: Mutex::new(None),
-            #[cfg(feature = "native")]
             announced: Mutex::new(None),
         })
     }
@@ -163,8 +160,8 @@ impl Daebug {
     /// `host`:`port`: on a non-loopback address the core generates the access token (SPEC 8)
     /// and requires it on every request handled from then on (`handle`, `handleSite`,
     /// `socketBridge`); the token is returned for the URL and banner. A plain-HTTP listener is
-    /// also announced for `daebug run` / `daebug mcp` until `close()` (native builds only: the
-    /// discovery file is written by the native client module). Once per instance.
+    /// also announced for `daebug run` / `daebug mcp` (the discovery file, as every native
+    /// listener writes it) until `close()`. Once per instance.
     #[napi]
     pub fn host_listening(&self, host: String, port: u32, tls: bool) -> Option<String> {
         let token = (!daebug_core::http::token::is_loopback_bind(&host))
@@ -176,9 +173,6 @@ impl Daebug {
                 self.site.clone().layer(layer),
             ));
         }
-        #[cfg(not(feature = "native"))]
-        let _ = (port, tls);
-        #[cfg(feature = "native")]
         if !tls {
             let port = u16::try_from(port).unwrap_or(0);
             let guard =
@@ -448,5 +442,9 @@ impl Daebug {
     fn begin_close(&self) {
         self.closing.store(true, Ordering::SeqCst);
         self.engine.close();
+        self.announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 }

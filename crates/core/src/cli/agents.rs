@@ -77,8 +77,27 @@ enum Command {
 }
 
 /// Run a subcommand; `args` starts with the program name. Returns the exit code.
+#[cfg(feature = "native")]
 pub fn main(args: Vec<String>) -> i32 {
-    let cli = match AgentCli::try_parse_from(args) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("daebug: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(run_args(args, None))
+}
+
+/// Run a subcommand on the caller's runtime (the WASI build's Node host, which also supplies
+/// the HTTP transport, see [`client::set_transport`]). `args` starts with the program name; a
+/// relative `--root` is taken from `cwd` when given (WASI has no working directory of its own).
+/// Returns the exit code.
+pub async fn run_args(args: Vec<String>, cwd: Option<PathBuf>) -> i32 {
+    let mut cli = match AgentCli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind::*;
@@ -97,43 +116,50 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     };
     super::init_tracing();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("daebug: cannot start the runtime: {e}");
-            return 1;
+    if let Some(cwd) = cwd {
+        let at = match &mut cli.command {
+            Command::Run { at, .. } | Command::Realms { at, .. } | Command::Mcp { at } => at,
+        };
+        if at.root.is_relative() {
+            at.root = cwd.join(&at.root);
         }
+    }
+    match cli.command {
+        Command::Run {
+            code,
+            realm,
+            agent,
+            timeout,
+            json,
+            at,
+        } => run(code, realm, agent, timeout, json, at).await,
+        Command::Realms { json, all, at } => realms(json, all, at).await,
+        Command::Mcp { at } => mcp(at).await,
+    }
+}
+
+#[cfg(feature = "native")]
+async fn mcp(at: Where) -> i32 {
+    let target = crate::mcp::Target {
+        root: at.root,
+        url: at.url,
+        token: at.token,
     };
-    rt.block_on(async move {
-        match cli.command {
-            Command::Run {
-                code,
-                realm,
-                agent,
-                timeout,
-                json,
-                at,
-            } => run(code, realm, agent, timeout, json, at).await,
-            Command::Realms { json, all, at } => realms(json, all, at).await,
-            Command::Mcp { at } => {
-                let target = crate::mcp::Target {
-                    root: at.root,
-                    url: at.url,
-                    token: at.token,
-                };
-                match crate::mcp::serve_stdio(target).await {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        eprintln!("daebug: {e}");
-                        1
-                    }
-                }
-            }
+    match crate::mcp::serve_stdio(target).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("daebug: {e}");
+            1
         }
-    })
+    }
+}
+
+/// The WASI build has no MCP implementation (rmcp needs the native build): say where MCP is.
+#[cfg(not(feature = "native"))]
+async fn mcp(at: Where) -> i32 {
+    let _ = at;
+    eprintln!("daebug: `daebug mcp` (MCP on stdio) needs the native build; this platform runs the WebAssembly build. Point your MCP client at a native server's streamable-HTTP endpoint http://<host>:<port>/-daebug-mcp, or use `daebug run` / the HTTP API (/-daebug-api, docs/api.md).");
+    1
 }
 
 async fn server(at: &Where) -> Result<Server, i32> {
