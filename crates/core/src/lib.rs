@@ -13,7 +13,7 @@ pub mod discover;
 pub mod engine;
 pub mod http;
 pub mod log;
-#[cfg(feature = "native")]
+#[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod names;
 pub mod port;

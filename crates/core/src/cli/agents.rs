@@ -138,7 +138,7 @@ pub async fn run_args(args: Vec<String>, cwd: Option<PathBuf>) -> i32 {
     }
 }
 
-#[cfg(feature = "native")]
+#[cfg(feature = "mcp")]
 async fn mcp(at: Where) -> i32 {
     let target = crate::mcp::Target {
         root: at.root,
@@ -154,11 +154,11 @@ async fn mcp(at: Where) -> i32 {
     }
 }
 
-/// The WASI build has no MCP implementation (rmcp needs the native build): say where MCP is.
-#[cfg(not(feature = "native"))]
+/// A build without MCP (the `mcp` feature): say where MCP is.
+#[cfg(not(feature = "mcp"))]
 async fn mcp(at: Where) -> i32 {
     let _ = at;
-    eprintln!("daebug: `daebug mcp` (MCP on stdio) needs the native build; this platform runs the WebAssembly build. Point your MCP client at a native server's streamable-HTTP endpoint http://<host>:<port>/-daebug-mcp, or use `daebug run` / the HTTP API (/-daebug-api, docs/api.md).");
+    eprintln!("daebug: this build of Daebug has no MCP (built without the `mcp` feature); use `daebug run` or the HTTP API (/-daebug-api, docs/api.md).");
     1
 }
 
