@@ -154,11 +154,12 @@ async fn mcp(at: Where) -> i32 {
     }
 }
 
-/// A build without MCP (the `mcp` feature): say where MCP is.
+/// A build without MCP (the WASI build: rmcp's stdio transport brings tokio's I/O driver, whose
+/// unpark is a no-op on WASI, see crates/napi-binding/README.md): say where MCP is.
 #[cfg(not(feature = "mcp"))]
 async fn mcp(at: Where) -> i32 {
     let _ = at;
-    eprintln!("daebug: this build of Daebug has no MCP (built without the `mcp` feature); use `daebug run` or the HTTP API (/-daebug-api, docs/api.md).");
+    eprintln!("daebug: `daebug mcp` needs the native build; this platform runs the WebAssembly build. Point your MCP client at a native server's streamable-HTTP endpoint http://<host>:<port>/-daebug-mcp, or use `daebug run` / the HTTP API (/-daebug-api, docs/api.md).");
     1
 }
 

@@ -31,8 +31,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(engine: Engine) -> Router<S> {
         .route("/-daebug-api/log", get(log))
         .route("/-daebug-api/run", post(run))
         .route("/-daebug-api/test", post(test));
-    // MCP over streamable HTTP: native build only. (rmcp builds for WASI too, and `daebug mcp`
-    // on stdio runs there, but a WASI host with an open MCP session took minutes to exit.) Daebug sends
+    // MCP over streamable HTTP needs the native build (rmcp's server transport). Daebug sends
     // nothing unprompted, so there is no standalone SSE stream: `GET` is 405, as the MCP spec
     // allows — a stream that never ends would also hold hosts like Vite open at close.
     #[cfg(feature = "native")]
