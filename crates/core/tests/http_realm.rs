@@ -248,6 +248,30 @@ async fn background_flush_progress_and_worker_restart() {
     assert!(reg.contains(&format!("(worker of {REALM})")), "{reg}");
 }
 
+/// SPEC 3.1's first refresh at ~1 s may find no output yet (the page reports it about 0.9 s in
+/// by its own clock, and a loaded machine delays it): the first output that arrives after an
+/// empty refresh is written at once, not at the next 5-s refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_output_after_an_empty_refresh_is_shown_at_once() {
+    let s = server(|_| {}).await;
+    s.poll(REALM).await;
+    s.append(REALM, "\n```js\nslow()\n```\n");
+    let job = s.poll_job(REALM).await;
+    let id = job.header("x-job-id").unwrap().to_string();
+    // The first refresh goes out at 2 s at the latest, with nothing to show yet.
+    wait_for_file(&s.log(REALM), 5, |t| t.contains("executing (2s)")).await;
+    let progress = format!(
+        r#"{{"type":"job-progress","jobId":"{id}","backgroundEvents":[{{"type":"console","level":"log","message":"late tick"}}],"elapsed":2100}}"#
+    );
+    let sent = std::time::Instant::now();
+    s.post(REALM, &progress).await;
+    // Written at once (well before the next regular refresh at 7 s).
+    let text = wait_for_file(&s.log(REALM), 2, |t| t.contains("late tick")).await;
+    assert!(sent.elapsed() < Duration::from_millis(1500), "{text}");
+    let tail = &text[text.rfind("slow()").unwrap()..];
+    assert!(tail.contains("executing (2s)"), "{tail}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_deleted_log_is_left_alone() {
     let s = server(|_| {}).await;
