@@ -1,6 +1,8 @@
 //! Accepting requests from logs: the sync task fed by the watcher reads a changed log, lets the
 //! pure `log::edit::sync` rewrite its tail (request headers, placeholders) and queues the jobs it
-//! found on the realm. Also reacts to `%%SHUTDOWN%%` in the registry and to `daebug/` appearing.
+//! found on the realm — unless an older copy of the log brought them back after they ran
+//! (`log::replay`): those get a 🚫 "not run again" reply. Also reacts to `%%SHUTDOWN%%` in the
+//! registry and to `daebug/` appearing.
 
 use super::realms::Job;
 use super::{Engine, Notice};
@@ -8,7 +10,9 @@ use crate::clock::now_hms;
 use crate::log::edit::{self, LogContext};
 use crate::log::events::render_diagnostic;
 use crate::log::problems::{self, Problem};
+use crate::log::replay;
 use crate::log::window;
+use crate::log::{Outcome, Reply};
 use crate::names;
 use crate::registry;
 use crate::store::Edit;
@@ -16,6 +20,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio::sync::mpsc;
+
+/// Versions of a log that requests were taken from, remembered per realm (16 bytes and a time
+/// each): an older copy saved back is recognised within that many acceptances.
+const TAKEN_KEPT: usize = 4096;
 
 impl Engine {
     // ----- watching the files -------------------------------------------------------------
@@ -104,10 +112,12 @@ impl Engine {
             now: &now,
         };
         let mut problem = None;
+        let mut version = None;
         let jobs = self.inner.store.edit_log(&log, window::boundary, |v| {
             if !v.whole() && (!window::window_ok(v.text) || !window::head_has_title(v.head)) {
                 return Edit::More;
             }
+            version = replay::fingerprint(v.text);
             let synced = edit::sync_window(v.text, ctx, busy, !v.whole());
             problem = problems::detect(synced.text.as_deref().unwrap_or(v.text));
             match synced.text {
@@ -138,6 +148,10 @@ impl Engine {
                 agent: j.agent,
             })
             .collect();
+        if let Some(taken_at) = version.and_then(|fp| self.taken_before(&key, fp, &now)) {
+            self.refuse_replayed(&key, &log, jobs, &taken_at);
+            return;
+        }
         let notify = self.with_realm(&key, |r| {
             // A new request with the code of a finished one: its placeholder is not that job's.
             r.recent
@@ -152,6 +166,53 @@ impl Engine {
         }
         self.restore_replies(&key, &log);
         self.write_registry();
+    }
+
+    /// Were requests taken from this very version of the log before (see `log::replay`)? Then
+    /// when. Otherwise remember that they are taken from it now.
+    fn taken_before(&self, key: &str, fp: u64, now: &str) -> Option<String> {
+        self.with_realm(key, |r| {
+            if let Some((_, at)) = r.taken.iter().find(|(f, _)| *f == fp) {
+                return Some(at.clone());
+            }
+            if r.taken.len() >= TAKEN_KEPT {
+                r.taken.pop_front();
+            }
+            r.taken.push_back((fp, now.to_string()));
+            None
+        })
+        .flatten()
+    }
+
+    /// Answer requests that an older copy of the log brought back (they ran when they were
+    /// first taken, at `taken_at`) with a 🚫 reply saying so, instead of running them again.
+    fn refuse_replayed(&self, key: &str, log: &Path, jobs: Vec<Job>, taken_at: &str) {
+        let Some(name) = self.with_realm(key, |r| r.name.clone()) else {
+            return;
+        };
+        tracing::debug!(log = %log.display(), "an older copy of the log brought back requests that ran");
+        let message = format!(
+            "Not run again: this request was already taken from this same text at {taken_at}, and \
+             its reply was lost when the log was replaced by an older copy of itself (an editor's \
+             or agent's stale save). To run it again, append it again."
+        );
+        for job in jobs {
+            let reply = Reply {
+                realm: name.clone(),
+                agent: job.agent.clone(),
+                at: now_hms(),
+                duration_ms: 0,
+                outcome: Outcome::Error(message.clone()),
+                extra: String::new(),
+                events: Vec::new(),
+            };
+            self.edit_log(log, |t| edit::reply(t, &job.code, &reply));
+        }
+        self.report(Notice::Diagnostic {
+            realm: name,
+            message: "requests brought back by an older copy of the log were not run again"
+                .to_string(),
+        });
     }
 
     /// Write one ⚠️ diagnostic for a request that cannot run, unless this problem (the same

@@ -108,6 +108,10 @@ pub(super) struct Realm {
     /// Hashes of the requests-that-cannot-run already diagnosed (see `log::problems`), so
     /// each problem gets one diagnostic, not one per edit. Bounded: oldest dropped first.
     pub(super) diagnosed: VecDeque<u64>,
+    /// Fingerprints of the versions of the log requests were taken from, and when (see
+    /// `log::replay`): an older copy of the log saved back brings those requests back, and
+    /// they must not run again. Bounded: oldest dropped first.
+    pub(super) taken: VecDeque<(u64, String)>,
 }
 
 impl Realm {
@@ -214,6 +218,7 @@ impl Engine {
                 current: None,
                 gone_since: None,
                 diagnosed: VecDeque::new(),
+                taken: VecDeque::new(),
             }
         });
         if realm.gone_since.take().is_some() {

@@ -5,6 +5,7 @@ pub mod edit;
 pub mod events;
 pub mod parse;
 pub mod problems;
+pub mod replay;
 pub mod window;
 
 pub use edit::{footer, LogContext, NewJob, Synced};

@@ -18,12 +18,16 @@
 //! Either way the result is a new version of the file (copy + exchange), never a write into the
 //! current inode, where another writer may hold a position; and the engine is told, so the
 //! requests the text carries are accepted at once.
+//!
+//! The watcher carries appended text over when it finds the file's lock free; every edit of
+//! the store also carries it over first, under the lock it already holds ([`pull`]), so text
+//! waiting for a busy lock is never overtaken by the store's own writes.
 
 use super::{Shared, Sig};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::PathBuf;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How often replaced inodes are checked: a writer's next piece should reach the current file
@@ -92,35 +96,111 @@ pub(super) fn watch(
             }
         }
     }
-    let _ = sender().send(w);
+    add(w);
 }
 
-fn sender() -> &'static mpsc::Sender<Watched> {
-    static TX: OnceLock<mpsc::Sender<Watched>> = OnceLock::new();
-    TX.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Watched>();
+/// One watched inode, findable by the path it was replaced at.
+struct Entry {
+    shared: Arc<Shared>,
+    path: PathBuf,
+    watched: Mutex<Watched>,
+}
+
+/// Every watched inode. The watcher thread and [`pull`] find them here; neither holds this
+/// lock while it looks at one.
+fn registry() -> &'static Mutex<Vec<Arc<Entry>>> {
+    static WATCHED: OnceLock<Mutex<Vec<Arc<Entry>>>> = OnceLock::new();
+    WATCHED.get_or_init(Default::default)
+}
+
+/// Wakes the watcher thread when the first inode is watched.
+fn wake() -> &'static (Mutex<bool>, Condvar) {
+    static WAKE: OnceLock<(Mutex<bool>, Condvar)> = OnceLock::new();
+    WAKE.get_or_init(|| {
         std::thread::Builder::new()
             .name("daebug-late-writes".into())
-            .spawn(move || run(rx))
+            .spawn(run)
             .expect("spawn the late-write watcher");
-        tx
+        (Mutex::new(false), Condvar::new())
     })
 }
 
-fn run(rx: mpsc::Receiver<Watched>) {
-    let mut watched: Vec<Watched> = Vec::new();
+fn add(w: Watched) {
+    let entry = Arc::new(Entry {
+        shared: w.shared.clone(),
+        path: w.path.clone(),
+        watched: Mutex::new(w),
+    });
+    lock(registry()).push(entry);
+    let (flag, cv) = wake();
+    *lock(flag) = true;
+    cv.notify_one();
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn run() {
+    let (flag, cv) = wake();
     loop {
-        if watched.is_empty() {
-            match rx.recv() {
-                Ok(w) => watched.push(w),
-                Err(_) => return,
+        let entries: Vec<Arc<Entry>> = lock(registry()).clone();
+        if entries.is_empty() {
+            let mut woken = lock(flag);
+            while !*woken {
+                woken = cv.wait(woken).unwrap_or_else(|e| e.into_inner());
             }
-        }
-        while let Ok(w) = rx.try_recv() {
-            watched.push(w);
+            *woken = false;
+            continue;
         }
         std::thread::sleep(TICK);
-        watched.retain_mut(check);
+        let done: Vec<Arc<Entry>> = entries
+            .into_iter()
+            .filter(|e| !check(&mut lock(&e.watched)))
+            .collect();
+        if !done.is_empty() {
+            lock(registry()).retain(|e| !done.iter().any(|d| Arc::ptr_eq(d, e)));
+        }
+    }
+}
+
+/// Carry over at once what writers appended to inodes replaced at `path` that has not reached
+/// the current file yet. Every edit of the store calls this first, holding the file's lock:
+/// the watcher thread carries text over only when it finds the lock free, and the server's
+/// edits of a busy log can follow each other closely enough that it seldom does; meanwhile a
+/// writer's next chunk, written to the current file, would land before the end of this one.
+/// (The watcher never waits for a file's lock while it looks at an inode, so this cannot
+/// deadlock.) Whole-file rewrites are left to the watcher, which waits for them to settle.
+pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
+    let mine: Vec<Arc<Entry>> = lock(registry())
+        .iter()
+        .filter(|e| e.path == path && Arc::ptr_eq(&e.shared, shared))
+        .cloned()
+        .collect();
+    for entry in mine {
+        let mut w = lock(&entry.watched);
+        if w.rewrite.is_some() {
+            continue;
+        }
+        let Ok(sig) = w.old.metadata().map(|m| Sig::of(&m)) else {
+            continue;
+        };
+        if w.seen != Some(sig) && sig.len > w.known {
+            match capture(&mut w) {
+                Ok(true) => {
+                    if sig.len == w.known {
+                        w.seen = Some(sig);
+                    }
+                }
+                // Rewritten: the watcher sees it on its next look.
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(path = %w.path.display(), error = %e, "could not read late text");
+                    continue;
+                }
+            }
+        }
+        flush(&mut w);
     }
 }
 
@@ -138,10 +218,22 @@ fn check(w: &mut Watched) -> bool {
             return true;
         }
         // A save that looks complete is brought in at once (if it was not, the rest of it
-        // arrives as an append); one that looks mid-save once it has stayed so for QUIET.
-        let settled = (sig.len > 0 && (since.elapsed() >= super::QUIET || looks_complete(w)))
-            || first.elapsed() >= super::MAX_WAIT;
+        // arrives as an append); one that looks mid-save once it has stayed so for QUIET, or
+        // after MAX_WAIT of change. An empty inode never: it is a save between its truncate and
+        // its write (bringing it in would make the whole save that follows look like an
+        // append to nothing, and copy the whole file a second time).
+        let settled = sig.len > 0
+            && (since.elapsed() >= super::QUIET
+                || looks_complete(w)
+                || first.elapsed() >= super::MAX_WAIT);
         if !settled {
+            if sig.len == 0 && first.elapsed() >= super::MAX_WAIT {
+                // Emptied and left so: nothing to bring in. What is written next is compared
+                // with what was there before (a whole save then shows as a rewrite again).
+                w.rewrite = None;
+                w.seen = Some(sig);
+                return still_watched(w, now);
+            }
             return true;
         }
         let lock = w.shared.lock_for(&w.path);
@@ -151,8 +243,12 @@ fn check(w: &mut Watched) -> bool {
         };
         // Text it gained before it was rewritten goes first.
         flush(w);
-        if let Err(e) = adopt(w) {
-            tracing::warn!(path = %w.path.display(), error = %e, "could not bring in a save written to a replaced log");
+        match adopt(w) {
+            Ok(true) => {}
+            Ok(false) => return true,
+            Err(e) => {
+                tracing::warn!(path = %w.path.display(), error = %e, "could not bring in a save written to a replaced log")
+            }
         }
         w.rewrite = None;
         w.seen = Some(sig);
@@ -307,20 +403,22 @@ fn flush(w: &mut Watched) {
 
 /// Bring in the whole-file save that rewrote the old inode; from then on it is the base that
 /// later writes through the same handle are compared with.
-fn adopt(w: &mut Watched) -> io::Result<()> {
+/// `Ok(false)`: the inode was empty when read (truncated again): nothing brought in, still a
+/// rewrite in progress.
+fn adopt(w: &mut Watched) -> io::Result<bool> {
     let mut saved = Vec::new();
     w.old.seek(SeekFrom::Start(0))?;
     (&w.old).read_to_end(&mut saved)?;
+    if saved.is_empty() {
+        return Ok(false);
+    }
     w.known = saved.len() as u64;
     let k = saved.len().min(SAMPLE as usize);
     w.sample = saved[saved.len() - k..].to_vec();
-    if saved.is_empty() {
-        tracing::debug!(path = %w.path.display(), "a replaced log was emptied through an old handle; nothing to bring in");
-        return Ok(());
-    }
     tracing::debug!(path = %w.path.display(), bytes = saved.len(), "bringing in a save written to a replaced log");
     super::Store {
         shared: w.shared.clone(),
     }
-    .adopt_locked(&w.path, &saved)
+    .adopt_locked(&w.path, &saved)?;
+    Ok(true)
 }

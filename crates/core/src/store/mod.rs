@@ -11,7 +11,10 @@
 //!   while someone does), up to an hour. Bytes that reach it after the server read it are
 //!   appended to the current file under the file's lock ([`late`]). They are read off the
 //!   replaced inode within milliseconds even while the file's lock is busy, so a writer whose
-//!   next move is to rewrite that inode does not destroy them. Another tool writing in the
+//!   next move is to rewrite that inode does not destroy them. Every edit of the store first
+//!   carries over what is waiting ([`late::pull`]), so the server's own writes never land
+//!   between a chunk's pieces, however closely they follow each other (the watcher alone
+//!   only finds the lock free now and then). Another tool writing in the
 //!   moment before they reach the current file lands before them (a streamed chunk is split),
 //!   and one that reads the path and rewrites the whole file then does not see them: wait for a
 //!   streamed chunk to show before writing again (documented in `docs/log-format.md`).
@@ -40,7 +43,8 @@
 //!   together at most [`REBASE_BYTES`]). A save based on an older version, or one that changed
 //!   the very lines an edit wrote, is taken as it is: every byte of the agent's text stays; the
 //!   engine writes again the reply of a finished job whose placeholder came back, and a request
-//!   that came back without its header runs again (see `docs/log-format.md`).
+//!   that came back without its header is answered "not run again" when its surroundings are
+//!   exactly those the engine took it from (`crate::log::replay`; see `docs/log-format.md`).
 //! * **Write-temp-then-rename saves** (vim, JetBrains, atomic-write libraries) replace the inode.
 //!   The store checks that the file is still the one it read (same inode, size, modification
 //!   time and tail bytes) just before replacing it, and the replace itself is one step that
@@ -312,6 +316,8 @@ impl Store {
         // A suspicious state, and since when the file has been in exactly that state.
         let mut seen: Option<(Sig, Instant)> = None;
         loop {
+            // Text appended to a replaced inode and not carried over yet goes first.
+            late::pull(&self.shared, path);
             let snap = match snapshot(path, boundary.map(|b| (b, min_window))) {
                 Ok(Some(s)) => s,
                 Ok(None) => return Ok(None),

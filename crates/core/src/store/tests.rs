@@ -184,6 +184,38 @@ fn rewrite_through_a_handle_opened_before_the_replace_is_kept() {
     assert!(*told.lock().unwrap() >= 1, "the engine was not told");
 }
 
+/// A replaced inode truncated through an old handle and left empty longer than the store waits
+/// for a save to settle: the empty state is never taken for the save (it once was, and the
+/// whole save written next then looked like an append to nothing, and the file got a second
+/// copy of itself). The save written afterwards is brought in as one.
+#[test]
+fn an_old_inode_left_empty_past_the_wait_does_not_make_the_next_save_an_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.md");
+    let v0 = sample_log();
+    std::fs::write(&p, &v0).unwrap();
+    let s = Store::new();
+    let mut held = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    s.edit_log(
+        &p,
+        |_| Some(0),
+        |v| Edit::Write(v.text.replace("\naccepted\n", "\nexecuting (1s)\n"), ()),
+    )
+    .unwrap();
+    held.set_len(0).unwrap();
+    std::thread::sleep(MAX_WAIT + Duration::from_millis(400));
+    let marker = "NOTE FROM THE AGENT";
+    let cut = v0.find("\n---\n").unwrap();
+    let saved = format!("{}\n\n{}{}", &v0[..cut], marker, &v0[cut..]);
+    held.seek(SeekFrom::Start(0)).unwrap();
+    held.write_all(saved.as_bytes()).unwrap();
+    drop(held);
+    let now = wait_for(&p, marker);
+    assert_eq!(now.matches("# title").count(), 1, "{now}");
+    assert_eq!(now.matches(marker).count(), 1, "{now}");
+    assert!(now.contains("\nexecuting (1s)\n"), "{now}");
+}
+
 /// The same, with the agent's save based on the store's version (read after the replace) and
 /// another tool appending to the current file meanwhile: both are kept, once.
 #[test]
