@@ -28,9 +28,9 @@
 //! taking append, in-place, rename and held in turn. (Two agents saving the same file
 //! concurrently by read-modify-write lose each other's text whatever the server does.)
 //!
-//! Rounds per style: `DAEBUG_TORTURE_ROUNDS` (default 240; the ignored mixed run with streamed
-//! pieces takes half that per style), so 5 × 240 alone + 4 × 240 mixed = 2,160 rounds, about
-//! four minutes on a busy 2-core machine in a debug build.
+//! Rounds per style: `DAEBUG_TORTURE_ROUNDS` (default 240; the mixed run with streamed pieces
+//! takes half that per style), so 5 × 240 alone + 4 × 240 mixed + 4 × 120 mixed with streams =
+//! 2,640 rounds, about five minutes on a 2-core machine in a debug build.
 //!
 //! After a streamed chunk, another tool writes no sooner than 100 ms later
 //! (`DAEBUG_TORTURE_GAP=ms` to change it). The chunk's last piece may sit in the inode the
@@ -513,16 +513,10 @@ fn torture_mixed() {
     );
 }
 
-/// KNOWN GAP (issue 7): chunks streamed in pieces mixed with appends, in-place saves and renames
-/// by the same agent, another tool writing no sooner than 100 ms after a streamed chunk ended
-/// (`DAEBUG_TORTURE_GAP=ms` changes that; see the module doc). It passes on a machine that is
-/// not overloaded; with the CPUs saturated by other work, a chunk's last piece can still be in
-/// the replaced inode when the other tool reads the path 100 ms later, and that tool's save then
-/// splits the chunk (480 rounds under a saturated 2-core machine: 2 texts lost with every edit
-/// carrying waiting text over first, 6 without). Not in the default run:
-/// `cargo test -p daebug-core --test store_torture -- --ignored --nocapture`.
+/// Chunks streamed in pieces mixed with appends, in-place saves and renames by the same agent,
+/// another tool writing no sooner than 100 ms after a streamed chunk ended
+/// (`DAEBUG_TORTURE_GAP=ms` changes that; see the module doc). Half the rounds per style.
 #[test]
-#[ignore = "known gap: streamed pieces mixed with other tools lose text on an overloaded machine"]
 fn torture_mixed_streams() {
     run(
         "mixed-streams",
