@@ -84,6 +84,13 @@ async fn a_log_linked_out_of_the_root_is_neither_read_nor_written() {
         "a request behind a link ran: {}",
         job.body
     );
+    // Nor through `daebug run` / the HTTP API / MCP: refused in one line, nothing written.
+    let refused = s
+        .engine
+        .submit(Some(REALM), "agent", "3", std::time::Duration::from_secs(2))
+        .await
+        .expect_err("a request through a linked log must be refused");
+    assert!(refused.to_string().contains("symbolic link"), "{refused}");
     let after = std::fs::read_to_string(&secret).unwrap();
     assert_eq!(after, format!("{content}\n```js\n2\n```\n"));
     assert!(std::fs::symlink_metadata(s.log(REALM))

@@ -7,6 +7,7 @@ use super::realms::Job;
 use super::Engine;
 use crate::clock::now_hms;
 use crate::log::edit::{self, LogContext};
+use crate::log::window;
 use crate::log::{BgEvent, EventKind, Outcome, Reply};
 use crate::names;
 use crate::registry::RealmState;
@@ -325,13 +326,23 @@ impl Engine {
             .collect();
         let chunk =
             format!("\n### 🗣️{agent} to {header_realm} at {now}\n\n{fence}js\n{code}\n{fence}\n");
-        let jobs = self.inner.store.edit(&log, |text| {
-            let mut appended = text.to_string();
+        if !self.inside_root(&log) {
+            return Err(SubmitError::Failed(format!(
+                "{} is a symbolic link or outside the root, so Daebug does not write it; replace it with a regular file",
+                relative_link(&self.inner.root, &log)
+            )));
+        }
+        // The log's tail only, like every edit of a log (flat cost at any history length).
+        let jobs = self.inner.store.edit_log(&log, window::boundary, |v| {
+            if !v.whole() && (!window::window_ok(v.text) || !window::head_has_title(v.head)) {
+                return Edit::More;
+            }
+            let mut appended = v.text.to_string();
             if !appended.ends_with('\n') && !appended.is_empty() {
                 appended.push('\n');
             }
             appended.push_str(&chunk);
-            let synced = edit::sync(&appended, ctx, busy);
+            let synced = edit::sync_window(&appended, ctx, busy, !v.whole());
             match synced.text {
                 Some(t) => Edit::Write(t, synced.jobs),
                 None => Edit::Keep(synced.jobs),

@@ -97,6 +97,14 @@ fn verify_exchange(
         appended = then == last[last.len() - k..];
         intact = appended;
     }
+    if same_inode && !intact && out.len == sig.len && sig.len >= last.len() as u64 {
+        // Same length, new modification time: a write is under way right now (an append
+        // updates the time before the length; it is carried over by the watch once it lands),
+        // or the file was rewritten with as many bytes. Undoing the exchange would put the
+        // agent's file back — and lose whatever another writer appended to ours meanwhile —
+        // so look: if the bytes are still the ones the edit read, the replace stands.
+        intact = same_as_read(&old, temp.as_file(), sig.len, last)?;
+    }
     if intact {
         drop(temp); // unlinks the replaced inode; `old` keeps it readable
         return Ok(Outcome::Replaced { old, appended });
@@ -109,4 +117,32 @@ fn verify_exchange(
     drop(temp); // unlinks our version
     tracing::debug!(path = %path.display(), "a save landed while the file was replaced; redoing the edit");
     Ok(Outcome::Conflict)
+}
+
+/// Does `old` (`len` bytes when read) still hold exactly what the edit read: `last` at its end,
+/// and before it the bytes the edit copied into `ours`?
+#[cfg(target_os = "linux")]
+fn same_as_read(old: &File, ours: &File, len: u64, last: &[u8]) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let read = |f: &File, buf: &mut [u8], at: u64| match f.read_exact_at(buf, at) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    };
+    let offset = len - last.len() as u64;
+    let mut tail = vec![0; last.len()];
+    if !read(old, &mut tail, offset)? || tail != last {
+        return Ok(false);
+    }
+    const CHUNK: u64 = 64 * 1024;
+    let (mut a, mut b) = (vec![0; CHUNK as usize], vec![0; CHUNK as usize]);
+    let mut at = 0;
+    while at < offset {
+        let n = CHUNK.min(offset - at) as usize;
+        if !read(old, &mut a[..n], at)? || !read(ours, &mut b[..n], at)? || a[..n] != b[..n] {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
 }
