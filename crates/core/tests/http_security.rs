@@ -37,6 +37,23 @@ const PRIVATE: &[&str] = &[
     "keys/private.asc",
     "keys/passwords.kdbx",
     "keys/release.jks",
+    "keys/bundle.pkcs12",
+    "keys/backup.gpg",
+    "keys/notes.pgp",
+    "keys/old.kdb",
+    "keys/android.keystore",
+    "certs/root.cer",
+    "certs/root.der",
+    "certs/request.csr",
+    "vpn/office.ovpn",
+    "gnupg/secring.gpg",
+    "gnupg/pubring.kbx",
+    "ssh/authorized_keys",
+    "ssh/known_hosts",
+    "htpasswd",
+    "keys/id_dsa",
+    "keys/id_xmss",
+    "keys/id_ed25519_sk-cert.pub",
     "id_rsa",
     "id_rsa.pub",
     "id_ed25519",
@@ -531,4 +548,23 @@ async fn the_standalone_binary_times_out_half_sent_headers() {
     let out = String::from_utf8_lossy(&out);
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     child.kill().await.ok();
+}
+
+/// The list above names an example of every private extension and name the server knows, so a
+/// pattern added to the server without a test shows up here.
+#[test]
+fn every_private_pattern_is_in_the_tested_list() {
+    use daebug_core::http::security::{PRIVATE_EXTENSIONS, PRIVATE_NAMES};
+    for ext in PRIVATE_EXTENSIONS {
+        assert!(
+            PRIVATE.iter().any(|p| p.ends_with(&format!(".{ext}"))),
+            "no tested private file ends in .{ext}"
+        );
+    }
+    for name in PRIVATE_NAMES {
+        assert!(
+            PRIVATE.iter().any(|p| p.rsplit('/').next() == Some(*name)),
+            "no tested private file is named {name}"
+        );
+    }
 }

@@ -8,8 +8,9 @@
 //! This file owns the engine's shared state, its options, start and shutdown. Each concept has
 //! its own file: [`realms`] (realms, queues, the long poll), [`accept`] (accepting requests
 //! from logs), [`replies`] (writing replies, progress, background events, diagnostics),
-//! [`registry_writer`] (`daebug.md`), [`timers`] (timeouts, refreshes, gone realms) and
-//! [`submit`] (requests from `daebug run`, the API and MCP, awaited by job id).
+//! [`registry_writer`] (`daebug.md`), [`timers`] (timeouts, refreshes, gone realms),
+//! [`sessions`] (realm instances and who holds a name) and [`submit`] (requests from
+//! `daebug run`, the API and MCP, awaited by job id).
 
 mod accept;
 mod realms;
