@@ -23,7 +23,7 @@ use super::{Shared, Sig};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// How often replaced inodes are checked: a writer's next piece should reach the current file
@@ -92,33 +92,52 @@ pub(super) fn watch(
             }
         }
     }
-    let _ = sender().send(w);
+    QUEUE.push(w);
 }
 
-fn sender() -> &'static mpsc::Sender<Watched> {
-    static TX: OnceLock<mpsc::Sender<Watched>> = OnceLock::new();
-    TX.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Watched>();
-        std::thread::Builder::new()
-            .name("daebug-late-writes".into())
-            .spawn(move || run(rx))
-            .expect("spawn the late-write watcher");
-        tx
-    })
+/// Inodes handed to the watcher thread (started on first use). A mutex and condition
+/// variable rather than `std::sync::mpsc`: a blocking `recv` parks the thread with
+/// `thread::park`, which on `wasm32-wasip1-threads` under Node returns at once, over and over —
+/// the idle watcher then spun a whole core for the life of the process (the WASI build's
+/// latency gap under load). A condition variable waits properly on every target.
+struct Queue {
+    items: Mutex<Vec<Watched>>,
+    ready: Condvar,
+    started: Once,
 }
 
-fn run(rx: mpsc::Receiver<Watched>) {
+static QUEUE: Queue = Queue {
+    items: Mutex::new(Vec::new()),
+    ready: Condvar::new(),
+    started: Once::new(),
+};
+
+impl Queue {
+    fn push(&'static self, w: Watched) {
+        self.started.call_once(|| {
+            std::thread::Builder::new()
+                .name("daebug-late-writes".into())
+                .spawn(move || run(self))
+                .expect("spawn the late-write watcher");
+        });
+        self.items.lock().unwrap_or_else(|e| e.into_inner()).push(w);
+        self.ready.notify_one();
+    }
+
+    /// Move newly handed inodes to `watched`, waiting for one while there is nothing to watch.
+    fn take(&self, watched: &mut Vec<Watched>) {
+        let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        while watched.is_empty() && items.is_empty() {
+            items = self.ready.wait(items).unwrap_or_else(|e| e.into_inner());
+        }
+        watched.append(&mut items);
+    }
+}
+
+fn run(queue: &'static Queue) {
     let mut watched: Vec<Watched> = Vec::new();
     loop {
-        if watched.is_empty() {
-            match rx.recv() {
-                Ok(w) => watched.push(w),
-                Err(_) => return,
-            }
-        }
-        while let Ok(w) = rx.try_recv() {
-            watched.push(w);
-        }
+        queue.take(&mut watched);
         std::thread::sleep(TICK);
         watched.retain_mut(check);
     }
