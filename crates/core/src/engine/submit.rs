@@ -352,12 +352,15 @@ impl Engine {
             }
             Err(e) => return Err(SubmitError::Failed(format!("cannot write the log: {e}"))),
         };
+        // The first request taken while the realm is free is written as `executing` at once.
         let jobs: Vec<Job> = jobs
             .into_iter()
-            .map(|j| Job {
+            .enumerate()
+            .map(|(i, j)| Job {
                 id: self.next_job_id(),
                 code: j.code,
                 agent: j.agent,
+                executing: i == 0 && !busy,
             })
             .collect();
         // Ours is the last block of the text: the chunk was appended at the very end.
