@@ -130,15 +130,12 @@ impl Engine {
             self.restore_replies(&key, &log);
             return;
         }
-        // The first request taken while the realm is free is written as `executing` at once.
         let jobs: Vec<Job> = jobs
             .into_iter()
-            .enumerate()
-            .map(|(i, j)| Job {
+            .map(|j| Job {
                 id: self.next_job_id(),
                 code: j.code,
                 agent: j.agent,
-                executing: i == 0 && !busy,
             })
             .collect();
         let notify = self.with_realm(&key, |r| {

@@ -22,9 +22,6 @@ pub(super) struct Job {
     pub(super) id: String,
     pub(super) code: String,
     pub(super) agent: String,
-    /// Accepted straight as `executing` (the realm was free): no placeholder to turn from
-    /// `queued` when it is handed out.
-    pub(super) executing: bool,
 }
 
 pub(super) struct Running {
@@ -319,18 +316,15 @@ impl Engine {
                         id: job.id.clone(),
                         code: job.code.clone(),
                     };
-                    let executing = job.executing;
                     realm.current = Some(Running::new(job));
                     realm.touch();
-                    (handout, realm.log.clone(), executing)
+                    (handout, realm.log.clone())
                 })
             };
-            if let Some((handout, log, executing)) = taken {
-                // A request accepted as `executing` already needs no edit: not even a look.
-                if !executing {
-                    let code = handout.code.clone();
-                    self.edit_log_in_window(&log, |t| edit::mark_executing(t, &code));
-                }
+            if let Some((handout, log)) = taken {
+                let code = handout.code.clone();
+                // Nothing to do when the request was accepted as `executing` already: no wider look.
+                self.edit_log_in_window(&log, |t| edit::mark_executing(t, &code));
                 // The registry's "executing" is written beside the hand-out, not before it.
                 let me = self.clone();
                 tokio::task::spawn_blocking(move || me.write_registry());

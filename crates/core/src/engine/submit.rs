@@ -352,15 +352,12 @@ impl Engine {
             }
             Err(e) => return Err(SubmitError::Failed(format!("cannot write the log: {e}"))),
         };
-        // The first request taken while the realm is free is written as `executing` at once.
         let jobs: Vec<Job> = jobs
             .into_iter()
-            .enumerate()
-            .map(|(i, j)| Job {
+            .map(|j| Job {
                 id: self.next_job_id(),
                 code: j.code,
                 agent: j.agent,
-                executing: i == 0 && !busy,
             })
             .collect();
         // Ours is the last block of the text: the chunk was appended at the very end.
