@@ -121,6 +121,9 @@ struct Inner {
     /// Held while a realm new to this server is settled and registered (see
     /// `Engine::first_contact`), so no request is accepted from its log in between.
     appearing: Mutex<()>,
+    /// Held by the thread writing the registry; `registry_dirty`: it must render again.
+    registry_writer: Mutex<()>,
+    registry_dirty: std::sync::atomic::AtomicBool,
 }
 
 /// The Daebug engine. Cheap to clone; all clones share one state.
@@ -188,6 +191,8 @@ impl Engine {
                 claims: Default::default(),
                 waiters: Default::default(),
                 appearing: Mutex::new(()),
+                registry_writer: Mutex::new(()),
+                registry_dirty: Default::default(),
             }),
         })
     }

@@ -346,7 +346,9 @@ impl Engine {
                 let code = handout.code.clone();
                 // Nothing to do when the request was accepted as `executing` already: no wider look.
                 self.edit_log_in_window(&log, |t| edit::mark_executing(t, &code));
-                self.write_registry();
+                // The registry's "executing" is written beside the hand-out, not before it.
+                let me = self.clone();
+                tokio::task::spawn_blocking(move || me.write_registry());
                 return Some(handout);
             }
             tokio::select! {

@@ -6,12 +6,37 @@ use super::Engine;
 use crate::registry::{self, Entry};
 use crate::store::Edit;
 use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::TryLockError;
 
 impl Engine {
     // ----- the registry ------------------------------------------------------------------
 
-    /// Rewrite `daebug.md` if what it should say changed.
+    /// Rewrite `daebug.md` if what it should say changed. One thread writes at a time; a call
+    /// made while another thread writes does not wait for it: that writer renders again once
+    /// done, so the last state always reaches the file and a job's hand-out or reply never
+    /// queues behind a registry write for another thread's change.
     pub fn write_registry(&self) {
+        let inner = &self.inner;
+        inner.registry_dirty.store(true, Ordering::SeqCst);
+        loop {
+            let _writing = match inner.registry_writer.try_lock() {
+                Ok(g) => g,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                // The writer re-checks the flag after it lets go.
+                Err(TryLockError::WouldBlock) => return,
+            };
+            while inner.registry_dirty.swap(false, Ordering::SeqCst) {
+                self.write_registry_now();
+            }
+            drop(_writing);
+            if !inner.registry_dirty.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+
+    fn write_registry_now(&self) {
         let text = {
             let mut st = self.state();
             if st.closed {
@@ -52,6 +77,11 @@ impl Engine {
             return;
         }
         let res = self.inner.store.edit(path, |current| {
+            // Closed since the text was rendered (a write from another thread can come late):
+            // the shut-down registry stays.
+            if self.state().closed {
+                return Edit::Keep(false);
+            }
             if registry::has_shutdown_line(current) {
                 Edit::Keep(true)
             } else {
