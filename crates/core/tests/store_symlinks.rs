@@ -91,6 +91,10 @@ async fn a_log_linked_out_of_the_root_is_neither_read_nor_written() {
         .await
         .expect_err("a request through a linked log must be refused");
     assert!(refused.to_string().contains("symbolic link"), "{refused}");
+    // Nor read through the HTTP API.
+    let read = s.get(&format!("/-daebug-api/log?realm={REALM}")).await;
+    assert_eq!(read.status, 403, "{}", read.body);
+    assert!(!read.body.contains("SECRET-TOKEN"), "{}", read.body);
     let after = std::fs::read_to_string(&secret).unwrap();
     assert_eq!(after, format!("{content}\n```js\n2\n```\n"));
     assert!(std::fs::symlink_metadata(s.log(REALM))
