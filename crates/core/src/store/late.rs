@@ -22,6 +22,10 @@
 //! The watcher carries appended text over when it finds the file's lock free; every edit of
 //! the store also carries it over first, under the lock it already holds ([`pull`]), so text
 //! waiting for a busy lock is never overtaken by the store's own writes.
+//!
+//! On WASI every thread has its own table of file handles, so a handle opened by the editing
+//! thread means nothing (or another file) on the watcher's: there the replaced inode is kept
+//! under a hidden hard link instead ([`Old`]), which whichever thread looks opens for itself.
 
 use super::{Shared, Sig};
 use std::fs::File;
@@ -38,10 +42,59 @@ const SAMPLE: u64 = 4096;
 /// The longest a replaced inode is watched while a writer holds it open.
 const HELD_MAX: Duration = Duration::from_secs(3600);
 
+/// The inode a replace took off the path, readable from any thread for as long as it is
+/// watched. Natively a handle: every thread of the process shares it. On WASI a hard link under
+/// a hidden name beside the file (`.daebug-replaced-*.tmp`), opened by each look and removed
+/// when this is dropped: handles there belong to the thread that opened them.
+pub(super) struct Old {
+    #[cfg(not(target_os = "wasi"))]
+    file: File,
+    #[cfg(target_os = "wasi")]
+    link: tempfile::NamedTempFile<()>,
+}
+
+impl Old {
+    /// `read`: a handle on the file an edit read, which is about to be replaced.
+    #[cfg(not(target_os = "wasi"))]
+    pub(super) fn keep(read: &File, _path: &Path) -> io::Result<Old> {
+        Ok(Old {
+            file: read.try_clone()?,
+        })
+    }
+
+    /// WASI (preview 1) cannot duplicate a handle, nor would one outlive this thread's look:
+    /// link the file at `path` under a hidden name (the caller has just checked that it is the
+    /// one that was read).
+    #[cfg(target_os = "wasi")]
+    pub(super) fn keep(_read: &File, path: &Path) -> io::Result<Old> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let link = tempfile::Builder::new()
+            .prefix(".daebug-replaced-")
+            .suffix(".tmp")
+            .make_in(dir, |p| std::fs::hard_link(path, p))?;
+        Ok(Old { link })
+    }
+
+    /// Look at the inode through a handle this thread may use.
+    pub(super) fn with<R>(&self, look: impl FnOnce(&File) -> io::Result<R>) -> io::Result<R> {
+        #[cfg(not(target_os = "wasi"))]
+        return look(&self.file);
+        #[cfg(target_os = "wasi")]
+        return look(&File::open(self.link.path())?);
+    }
+
+    pub(super) fn sig(&self) -> io::Result<Sig> {
+        self.with(|f| Ok(Sig::of(&f.metadata()?)))
+    }
+}
+
 struct Watched {
     shared: Arc<Shared>,
     path: PathBuf,
-    old: File,
+    old: Old,
     /// Bytes of the old inode already in the current file.
     known: u64,
     /// The last bytes below `known`, as they were.
@@ -64,7 +117,7 @@ struct Watched {
 pub(super) fn watch(
     shared: Arc<Shared>,
     path: PathBuf,
-    old: File,
+    old: Old,
     sig: Sig,
     last: &[u8],
     now: bool,
@@ -88,7 +141,7 @@ pub(super) fn watch(
         match capture(&mut w) {
             Ok(true) => flush(&mut w),
             Ok(false) => {
-                let sig = w.old.metadata().map(|m| Sig::of(&m)).unwrap_or(sig);
+                let sig = w.old.sig().unwrap_or(sig);
                 start_rewrite(&mut w, sig, Instant::now());
             }
             Err(e) => {
@@ -182,7 +235,7 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
         if w.rewrite.is_some() {
             continue;
         }
-        let Ok(sig) = w.old.metadata().map(|m| Sig::of(&m)) else {
+        let Ok(sig) = w.old.sig() else {
             continue;
         };
         if w.seen != Some(sig) && sig.len > w.known {
@@ -206,8 +259,8 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
 
 /// One look at a watched inode. `false`: stop watching it.
 fn check(w: &mut Watched) -> bool {
-    let sig = match w.old.metadata() {
-        Ok(m) => Sig::of(&m),
+    let sig = match w.old.sig() {
+        Ok(sig) => sig,
         Err(_) => return false,
     };
     let now = Instant::now();
@@ -305,9 +358,9 @@ fn still_watched(w: &mut Watched, now: Instant) -> bool {
 /// is granted only when none does; it is released at once. (Nobody can open a replaced,
 /// unlinked inode anew, so the lease never makes anyone wait.) Elsewhere: unknown, `false`.
 #[cfg(target_os = "linux")]
-fn held_for_writing(file: &File) -> bool {
+fn held_for_writing(old: &Old) -> bool {
     use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
+    let fd = old.file.as_raw_fd();
     // SAFETY: fcntl on a descriptor we own, with integer arguments only.
     let got = unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) };
     if got == 0 {
@@ -319,7 +372,7 @@ fn held_for_writing(file: &File) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn held_for_writing(_file: &File) -> bool {
+fn held_for_writing(_old: &Old) -> bool {
     false
 }
 
@@ -332,31 +385,36 @@ fn start_rewrite(w: &mut Watched, sig: Sig, now: Instant) -> bool {
 
 /// Does the rewritten inode hold what looks like a whole log (not a save half-way)?
 fn looks_complete(w: &Watched) -> bool {
-    let mut f = &w.old;
-    let Ok(len) = f.metadata().map(|m| m.len()) else {
-        return false;
-    };
-    let mut head = vec![0; len.min(super::HEAD) as usize];
-    let from = len.saturating_sub(super::WINDOW);
-    let mut tail = Vec::new();
-    let read = f
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| f.read_exact(&mut head))
-        .and_then(|_| f.seek(SeekFrom::Start(from)))
-        .and_then(|_| f.read_to_end(&mut tail));
-    read.is_ok() && super::mid_save(len, &tail, &String::from_utf8_lossy(&head)).is_none()
+    let read = w.old.with(|mut f| {
+        let len = f.metadata()?.len();
+        let mut head = vec![0; len.min(super::HEAD) as usize];
+        let from = len.saturating_sub(super::WINDOW);
+        let mut tail = Vec::new();
+        f.seek(SeekFrom::Start(0))?;
+        f.read_exact(&mut head)?;
+        f.seek(SeekFrom::Start(from))?;
+        f.read_to_end(&mut tail)?;
+        Ok((len, head, tail))
+    });
+    match read {
+        Ok((len, head, tail)) => {
+            super::mid_save(len, &tail, &String::from_utf8_lossy(&head)).is_none()
+        }
+        Err(_) => false,
+    }
 }
 
 /// Are the last bytes below `known` no longer what they were?
 fn sample_changed(w: &Watched) -> io::Result<bool> {
     let mut now = vec![0; w.sample.len()];
-    let mut f = &w.old;
-    f.seek(SeekFrom::Start(w.known - w.sample.len() as u64))?;
-    match f.read_exact(&mut now) {
-        Ok(()) => Ok(now != w.sample),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(true),
-        Err(e) => Err(e),
-    }
+    w.old.with(|mut f| {
+        f.seek(SeekFrom::Start(w.known - w.sample.len() as u64))?;
+        match f.read_exact(&mut now) {
+            Ok(()) => Ok(now != w.sample),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(true),
+            Err(e) => Err(e),
+        }
+    })
 }
 
 /// If the old inode only grew (the bytes below `known` are as they were), take what it gained
@@ -364,8 +422,10 @@ fn sample_changed(w: &Watched) -> io::Result<bool> {
 fn capture(w: &mut Watched) -> io::Result<bool> {
     let from = w.known - w.sample.len() as u64;
     let mut bytes = Vec::new();
-    w.old.seek(SeekFrom::Start(from))?;
-    (&w.old).read_to_end(&mut bytes)?;
+    w.old.with(|mut f| {
+        f.seek(SeekFrom::Start(from))?;
+        f.read_to_end(&mut bytes)
+    })?;
     // One read from below `known` to the end: a truncate landing between a check and a copy
     // cannot pass its new bytes off as an append.
     if !bytes.starts_with(&w.sample) {
@@ -407,8 +467,10 @@ fn flush(w: &mut Watched) {
 /// rewrite in progress.
 fn adopt(w: &mut Watched) -> io::Result<bool> {
     let mut saved = Vec::new();
-    w.old.seek(SeekFrom::Start(0))?;
-    (&w.old).read_to_end(&mut saved)?;
+    w.old.with(|mut f| {
+        f.seek(SeekFrom::Start(0))?;
+        f.read_to_end(&mut saved)
+    })?;
     if saved.is_empty() {
         return Ok(false);
     }

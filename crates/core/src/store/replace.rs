@@ -7,6 +7,7 @@
 //! rewriting in place) after the store's last check — the exchange is undone and the caller
 //! redoes its edit on the agent's version. Where exchange is unavailable, a plain rename.
 
+use super::late::Old;
 use super::Sig;
 use std::fs::File;
 use std::io;
@@ -15,7 +16,7 @@ use std::path::Path;
 pub(super) enum Outcome {
     /// The file was replaced. `old` is a handle on the inode that was replaced; `appended`
     /// whether it had already grown past what was read.
-    Replaced { old: File, appended: bool },
+    Replaced { old: Old, appended: bool },
     /// The file changed between the check and the replace: nothing was replaced; redo.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Conflict,
@@ -30,15 +31,7 @@ pub(super) fn replace(
     sig: Sig,
     #[cfg_attr(not(target_os = "linux"), allow(unused_variables))] last: &[u8],
 ) -> io::Result<Outcome> {
-    #[cfg(not(target_os = "wasi"))]
-    let old = read.try_clone()?;
-    // WASI (preview 1) cannot duplicate a handle: open the file again; the caller has just
-    // checked that it is still the one that was read.
-    #[cfg(target_os = "wasi")]
-    let old = {
-        let _ = read;
-        File::open(path)?
-    };
+    let old = Old::keep(read, path)?;
     #[cfg(target_os = "linux")]
     {
         match exchange(temp.path(), path) {
@@ -50,7 +43,7 @@ pub(super) fn replace(
         }
     }
     temp.persist(path).map_err(|e| e.error)?;
-    let appended = old.metadata().map(|m| m.len() != sig.len).unwrap_or(false);
+    let appended = old.sig().map(|s| s.len != sig.len).unwrap_or(false);
     Ok(Outcome::Replaced { old, appended })
 }
 
@@ -76,7 +69,7 @@ fn exchange_unsupported(e: &io::Error) -> bool {
 fn verify_exchange(
     temp: tempfile::NamedTempFile,
     path: &Path,
-    old: File,
+    old: Old,
     sig: Sig,
     last: &[u8],
 ) -> io::Result<Outcome> {
@@ -91,9 +84,10 @@ fn verify_exchange(
         // place that changed nothing there is an append too, as far as the text goes).
         let k = last.len().min(4096);
         let mut then = vec![0; k];
-        let mut f = &old;
-        f.seek(SeekFrom::Start(sig.len - k as u64))?;
-        f.read_exact(&mut then)?;
+        old.with(|mut f| {
+            f.seek(SeekFrom::Start(sig.len - k as u64))?;
+            f.read_exact(&mut then)
+        })?;
         appended = then == last[last.len() - k..];
         intact = appended;
     }
@@ -103,7 +97,7 @@ fn verify_exchange(
         // or the file was rewritten with as many bytes. Undoing the exchange would put the
         // agent's file back — and lose whatever another writer appended to ours meanwhile —
         // so look: if the bytes are still the ones the edit read, the replace stands.
-        intact = same_as_read(&old, temp.as_file(), sig.len, last)?;
+        intact = old.with(|f| same_as_read(f, temp.as_file(), sig.len, last))?;
     }
     if intact {
         drop(temp); // unlinks the replaced inode; `old` keeps it readable
