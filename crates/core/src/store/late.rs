@@ -37,6 +37,16 @@ use std::time::{Duration, Instant};
 /// How often replaced inodes are checked: a writer's next piece should reach the current file
 /// before another writer appends there.
 const TICK: Duration = Duration::from_millis(2);
+/// A watched inode that has not changed for [`HOT`] is looked at every `COLD_TICK` only. On WASI
+/// a look is a call by path through Node's WASI layer, dozens of microseconds, and a busy log
+/// has dozens of replaced inodes watched at once: looking at each every 2 ms cost the server
+/// (and, on a 2-core machine, the page) a good part of a core. Natively a look is one `fstat`.
+/// (The store's own edits still look at every one of them first: [`pull`].)
+const HOT: Duration = Duration::from_millis(250);
+#[cfg(target_os = "wasi")]
+const COLD_TICK: Duration = Duration::from_millis(20);
+#[cfg(not(target_os = "wasi"))]
+const COLD_TICK: Duration = TICK;
 /// Bytes kept from just below the length read, to tell an append from a rewrite.
 const SAMPLE: u64 = 4096;
 /// The longest a replaced inode is watched while a writer holds it open.
@@ -87,7 +97,11 @@ impl Old {
     }
 
     pub(super) fn sig(&self) -> io::Result<Sig> {
-        self.with(|f| Ok(Sig::of(&f.metadata()?)))
+        #[cfg(not(target_os = "wasi"))]
+        return Ok(Sig::of(&self.file.metadata()?));
+        // One call by path rather than open, look and close.
+        #[cfg(target_os = "wasi")]
+        return Ok(Sig::of(&std::fs::metadata(self.link.path())?));
     }
 }
 
@@ -109,6 +123,10 @@ struct Watched {
     until: Instant,
     /// When the watch started.
     since: Instant,
+    /// When it was last seen changing (or the watch started).
+    changed: Instant,
+    /// Not looked at again before this.
+    next_look: Instant,
 }
 
 /// Watch `old` (the inode just replaced at `path`, whose identity was `sig` when its first
@@ -135,6 +153,8 @@ pub(super) fn watch(
         rewrite: None,
         until: Instant::now() + super::LATE_WATCH,
         since: Instant::now(),
+        changed: Instant::now(),
+        next_look: Instant::now(),
     };
     if now {
         // The caller holds the file's lock: copy directly.
@@ -209,7 +229,7 @@ fn run() {
         std::thread::sleep(TICK);
         let done: Vec<Arc<Entry>> = entries
             .into_iter()
-            .filter(|e| !check(&mut lock(&e.watched)))
+            .filter(|e| !look(&mut lock(&e.watched)))
             .collect();
         if !done.is_empty() {
             lock(registry()).retain(|e| !done.iter().any(|d| Arc::ptr_eq(d, e)));
@@ -239,6 +259,8 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
             continue;
         };
         if w.seen != Some(sig) && sig.len > w.known {
+            w.changed = Instant::now();
+            w.next_look = w.changed;
             match capture(&mut w) {
                 Ok(true) => {
                     if sig.len == w.known {
@@ -255,6 +277,26 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
         }
         flush(&mut w);
     }
+}
+
+/// Look at a watched inode if it is due. `false`: stop watching it.
+fn look(w: &mut Watched) -> bool {
+    let now = Instant::now();
+    if now < w.next_look {
+        return true;
+    }
+    let before = (w.seen, w.known, w.rewrite.map(|r| r.0));
+    let keep = check(w);
+    if before != (w.seen, w.known, w.rewrite.map(|r| r.0)) || !w.pending.is_empty() {
+        w.changed = now;
+    }
+    let tick = if w.changed.elapsed() < HOT {
+        TICK
+    } else {
+        COLD_TICK
+    };
+    w.next_look = now + tick;
+    keep
 }
 
 /// One look at a watched inode. `false`: stop watching it.
