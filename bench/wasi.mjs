@@ -88,18 +88,29 @@ function coreRoundTrip(name) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
+/** CPU seconds a server process used so far (Linux; null elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch { return null; }
+}
+
 const servers = [await start('native'), await start('wasi'), await start('wasi-poll')];
 const browser = await launchBrowser();
 const samples = { native: [], wasi: [], 'wasi-poll': [] };
+const cpu = {};
 try {
   const realms = {};
   for (const s of servers) realms[s.name] = await openRealm(s, browser, '/', { timeout: 30000, init: INIT[s.name] });
   await sleep(300);
   let n = 100000;
   for (const s of servers) for (let i = 0; i < 5; i++) await roundTrip(realms[s.name].log, n++); // warm-up
+  for (const s of servers) cpu[s.name] = cpuSeconds(s.proc.pid);
   while (samples.native.length < REQUESTS) {
     for (const s of servers) for (let i = 0; i < BATCH; i++) samples[s.name].push(await roundTrip(realms[s.name].log, n++));
   }
+  for (const s of servers) cpu[s.name] = cpu[s.name] === null ? null : cpuSeconds(s.proc.pid) - cpu[s.name];
 } finally {
   await browser.close();
   for (const s of servers) {
@@ -114,6 +125,9 @@ const rows = [];
 const label = { native: 'native', wasi: 'wasi (WebSocket)', 'wasi-poll': 'wasi (shared long poll)' };
 for (const name of ['native', 'wasi', 'wasi-poll']) {
   rows.push([`append→reply via npx daebug, ${label[name]} (${samples[name].length} requests)`, `median ${pct(samples[name], 0.5).toFixed(1)} ms, p90 ${pct(samples[name], 0.9).toFixed(1)} ms`]);
+}
+for (const name of ['native', 'wasi', 'wasi-poll']) {
+  if (cpu[name] != null) rows.push([`server CPU per request (all three running side by side), ${label[name]}`, `${(cpu[name] * 1000 / samples[name].length).toFixed(1)} ms`]);
 }
 rows.push(['append→reply median, WASI (WebSocket) − native', `${(pct(samples.wasi, 0.5) - pct(samples.native, 0.5)).toFixed(1)} ms (target: within 5 ms)`]);
 rows.push(['append→reply median, WASI (long poll) − native', `${(pct(samples['wasi-poll'], 0.5) - pct(samples.native, 0.5)).toFixed(1)} ms`]);

@@ -103,6 +103,16 @@ function hostWasi(binding) {
 
 // ----- file watching ----------------------------------------------------------------------
 
+/**
+ * The core's own temporary files (`.daebug-*`: each edit writes a new version beside the file,
+ * and on WASI keeps the replaced one under a hidden link while it watches it). The core ignores
+ * every dotfile (`watcher::is_relevant`); a busy log makes several of these a request, each a
+ * call into the core on this thread, so they are dropped here.
+ */
+function ownTemp(name) {
+  return String(name).startsWith('.daebug-');
+}
+
 function watchRoot(d) {
   const root = d.root;
   const logDir = path.join(root, 'daebug');
@@ -112,6 +122,7 @@ function watchRoot(d) {
     let w;
     try {
       w = fs.watch(logDir, { persistent: false }, (_event, name) => {
+        if (name && ownTemp(name)) return;
         d.pathChanged(name ? path.join(logDir, String(name)) : logDir);
       });
     } catch {
@@ -126,6 +137,7 @@ function watchRoot(d) {
   };
   try {
     st.rootWatcher = fs.watch(root, { persistent: false }, (_event, name) => {
+      if (name && ownTemp(name)) return;
       const p = name ? path.join(root, String(name)) : logDir;
       if (p === logDir) watchLogs();
       d.pathChanged(p);

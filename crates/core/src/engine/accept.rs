@@ -47,13 +47,15 @@ impl Engine {
     /// React to a change of `path`: the registry (shutdown request), the log directory
     /// appearing, or a realm log (requests to accept).
     pub fn sync_path(&self, path: &Path) {
+        // Our own rewrite echoing back through the watcher (most changes seen): nothing to
+        // read, so no need to walk the path for links first (one look instead of three).
+        if self.inner.store.is_as_written(path) {
+            return;
+        }
         if !self.inside_root(path) {
             return;
         }
         if path == self.inner.registry_path {
-            if self.inner.store.is_as_written(path) {
-                return; // our own rewrite
-            }
             if let Ok(Some(text)) = self.inner.store.read(path) {
                 if registry::has_shutdown_line(&text) {
                     tracing::debug!("%%SHUTDOWN%% found in the registry");
@@ -264,19 +266,21 @@ impl Engine {
             if !t.contains("\nexecuting (") && !t.contains("\nqueued") {
                 return None;
             }
+            // One parse for all of them: nearly always none came back.
+            let finished: Vec<&str> = recent
+                .iter()
+                .map(|(code, _)| code.as_str())
+                .filter(|code| !active.iter().any(|a| a == code))
+                .collect();
+            let back = edit::pending_among(t, &finished);
             let mut out: Option<String> = None;
-            for (code, reply) in &recent {
-                if active.iter().any(|a| a == code) {
-                    continue;
-                }
+            for (code, reply) in recent.iter().filter(|(c, _)| back.contains(&c.as_str())) {
                 let current = out.as_deref().unwrap_or(t);
-                if edit::has_pending(current, code) {
-                    if let Some(new) = edit::reply(current, code, reply) {
-                        tracing::debug!(
-                            "a finished job's placeholder came back; writing its reply again"
-                        );
-                        out = Some(new);
-                    }
+                if let Some(new) = edit::reply(current, code, reply) {
+                    tracing::debug!(
+                        "a finished job's placeholder came back; writing its reply again"
+                    );
+                    out = Some(new);
                 }
             }
             out

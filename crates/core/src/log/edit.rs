@@ -483,10 +483,24 @@ fn find_pending<'d>(all: &'d [Pending], code: &str, want: Want) -> Option<&'d Pe
 
 /// Is there a placeholder for this code still waiting in the text?
 pub fn has_pending(text: &str, code: &str) -> bool {
+    !pending_among(text, &[code]).is_empty()
+}
+
+/// Which of `codes` still have a placeholder waiting in the text: [`has_pending`] for each, with
+/// one parse of the text for all.
+pub fn pending_among<'a>(text: &str, codes: &[&'a str]) -> Vec<&'a str> {
     let text = to_lf(text);
-    pending(&Doc::parse(&text))
+    let doc = Doc::parse(&text);
+    let waiting = pending(&doc);
+    codes
         .iter()
-        .any(|p| p.code.as_deref().is_some_and(|c| same_code(c, code)))
+        .copied()
+        .filter(|code| {
+            waiting
+                .iter()
+                .any(|p| p.code.as_deref().is_some_and(|c| same_code(c, code)))
+        })
+        .collect()
 }
 
 /// The realm took the job: its `queued` placeholder becomes `executing (0s)`.

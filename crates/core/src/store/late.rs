@@ -2,8 +2,9 @@
 //! the replace keeps writing to the old inode: an `O_APPEND` writer, one writing its chunk in
 //! pieces through a held handle, or an editor (or `fs.writeFile`, whose open resolved the path
 //! just before the replace) that truncates and rewrites the whole file through its handle. One
-//! background thread watches every replaced inode for [`super::LATE_WATCH`] (longer while it
-//! keeps changing) and tells the two apart:
+//! background thread watches every replaced inode while a process holds it open for writing
+//! (where that cannot be known, until it has not changed for [`super::LATE_WATCH`]) and tells
+//! the two apart:
 //!
 //! * **Grown, with the bytes the store read still in place**: an append. What it gained is
 //!   appended to the current file at the same path, in order, under the file's lock, so the text
@@ -37,18 +38,29 @@ use std::time::{Duration, Instant};
 /// How often replaced inodes are checked: a writer's next piece should reach the current file
 /// before another writer appends there.
 const TICK: Duration = Duration::from_millis(2);
-/// A watched inode that has not changed for [`HOT`] is looked at every `COLD_TICK` only. On WASI
-/// a look is a call by path through Node's WASI layer, dozens of microseconds, and a busy log
-/// has dozens of replaced inodes watched at once: looking at each every 2 ms cost the server
-/// (and, on a 2-core machine, the page) a good part of a core. Natively a look is one `fstat`.
-/// (The store's own edits still look at every one of them first: [`pull`].)
-const HOT: Duration = Duration::from_millis(250);
+/// A watched inode that has not changed for [`HOT`] is looked at every `COLD_TICK`, and once it
+/// has not changed for a second, every `COLDER_TICK`. On WASI a look is a call through Node's
+/// WASI layer, dozens of microseconds, and a busy log has hundreds of replaced inodes watched at
+/// once (each is watched for [`super::LATE_WATCH`] after its last change: WASI cannot tell
+/// whether anyone still holds it): looking at each every 2 ms cost the server most of a core.
+/// Natively a look is one `fstat`, and the watch ends as soon as nobody holds the inode.
+const HOT: Duration = Duration::from_millis(100);
 #[cfg(target_os = "wasi")]
 const COLD_TICK: Duration = Duration::from_millis(20);
+#[cfg(target_os = "wasi")]
+const COLDER_TICK: Duration = Duration::from_millis(100);
 #[cfg(not(target_os = "wasi"))]
 const COLD_TICK: Duration = TICK;
+#[cfg(not(target_os = "wasi"))]
+const COLDER_TICK: Duration = TICK;
+/// Whether every edit looks at every watched inode of its file ([`pull`]), or only at those
+/// that changed within [`HOT`] (WASI, where looking costs).
+const LOOK_AT_COLD_ON_EDIT: bool = cfg!(not(target_os = "wasi"));
 /// Bytes kept from just below the length read, to tell an append from a rewrite.
 const SAMPLE: u64 = 4096;
+/// A writer whose open found the path just before the replace gets its write access to the
+/// inode a moment later: until then, "nobody holds it for writing" proves nothing.
+const SETTLE: Duration = Duration::from_millis(50);
 /// The longest a replaced inode is watched while a writer holds it open.
 const HELD_MAX: Duration = Duration::from_secs(3600);
 
@@ -61,6 +73,16 @@ pub(super) struct Old {
     file: File,
     #[cfg(target_os = "wasi")]
     link: tempfile::NamedTempFile<()>,
+    /// The watcher thread's own handle on the link, opened at its first look and closed by it
+    /// when the watch ends ([`Old::release`]): it looks every few milliseconds.
+    #[cfg(target_os = "wasi")]
+    watcher_handle: std::cell::OnceCell<File>,
+}
+
+#[cfg(target_os = "wasi")]
+thread_local! {
+    /// Whether this thread is the watcher (whose handles [`Old`] may keep).
+    static IS_WATCHER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl Old {
@@ -85,7 +107,10 @@ impl Old {
             .prefix(".daebug-replaced-")
             .suffix(".tmp")
             .make_in(dir, |p| std::fs::hard_link(path, p))?;
-        Ok(Old { link })
+        Ok(Old {
+            link,
+            watcher_handle: std::cell::OnceCell::new(),
+        })
     }
 
     /// Look at the inode through a handle this thread may use.
@@ -93,15 +118,37 @@ impl Old {
         #[cfg(not(target_os = "wasi"))]
         return look(&self.file);
         #[cfg(target_os = "wasi")]
-        return look(&File::open(self.link.path())?);
+        {
+            if IS_WATCHER.get() {
+                if let Some(f) = self.watcher_handle.get() {
+                    return look(f);
+                }
+                let f = File::open(self.link.path())?;
+                return look(self.watcher_handle.get_or_init(|| f));
+            }
+            look(&File::open(self.link.path())?)
+        }
     }
 
     pub(super) fn sig(&self) -> io::Result<Sig> {
         #[cfg(not(target_os = "wasi"))]
         return Ok(Sig::of(&self.file.metadata()?));
-        // One call by path rather than open, look and close.
         #[cfg(target_os = "wasi")]
-        return Ok(Sig::of(&std::fs::metadata(self.link.path())?));
+        {
+            if IS_WATCHER.get() {
+                return self.with(|f| Ok(Sig::of(&f.metadata()?)));
+            }
+            // One call by path rather than open, look and close.
+            Ok(Sig::of(&std::fs::metadata(self.link.path())?))
+        }
+    }
+
+    /// The watch ends: the watcher closes its own handle (only it may).
+    fn release(&mut self) {
+        #[cfg(target_os = "wasi")]
+        if IS_WATCHER.get() {
+            drop(self.watcher_handle.take());
+        }
     }
 }
 
@@ -215,6 +262,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn run() {
+    #[cfg(target_os = "wasi")]
+    IS_WATCHER.set(true);
     let (flag, cv) = wake();
     loop {
         let entries: Vec<Arc<Entry>> = lock(registry()).clone();
@@ -229,12 +278,25 @@ fn run() {
         std::thread::sleep(TICK);
         let done: Vec<Arc<Entry>> = entries
             .into_iter()
-            .filter(|e| !look(&mut lock(&e.watched)))
+            .filter(|e| {
+                let mut w = lock(&e.watched);
+                let keep = look(&mut w);
+                if !keep {
+                    w.old.release();
+                }
+                !keep
+            })
             .collect();
         if !done.is_empty() {
             lock(registry()).retain(|e| !done.iter().any(|d| Arc::ptr_eq(d, e)));
         }
     }
+}
+
+/// How many replaced inodes of `path` are watched now.
+#[cfg(test)]
+pub(super) fn watching(path: &Path) -> usize {
+    lock(registry()).iter().filter(|e| e.path == path).count()
 }
 
 /// Carry over at once what writers appended to inodes replaced at `path` that has not reached
@@ -253,6 +315,13 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
     for entry in mine {
         let mut w = lock(&entry.watched);
         if w.rewrite.is_some() {
+            continue;
+        }
+        if !LOOK_AT_COLD_ON_EDIT && w.changed.elapsed() >= HOT {
+            // WASI: a look costs dozens of microseconds and a busy log has hundreds of
+            // replaced inodes watched; one that has not changed for HOT is left to the
+            // watcher's next look (within 20-100 ms). What it already read goes over now.
+            flush(&mut w);
             continue;
         }
         let Ok(sig) = w.old.sig() else {
@@ -290,10 +359,13 @@ fn look(w: &mut Watched) -> bool {
     if before != (w.seen, w.known, w.rewrite.map(|r| r.0)) || !w.pending.is_empty() {
         w.changed = now;
     }
-    let tick = if w.changed.elapsed() < HOT {
+    let quiet = w.changed.elapsed();
+    let tick = if quiet < HOT {
         TICK
-    } else {
+    } else if quiet < Duration::from_secs(1) {
         COLD_TICK
+    } else {
+        COLDER_TICK
     };
     w.next_look = now + tick;
     keep
@@ -362,7 +434,7 @@ fn check(w: &mut Watched) -> bool {
         if sig.len > w.known {
             // Read it at once, lock or not: the writer's next move may be to rewrite the inode.
             match capture(w) {
-                Ok(true) => {}
+                Ok(true) => w.until = w.until.max(now + super::LATE_WATCH),
                 Ok(false) => return start_rewrite(w, sig, now),
                 Err(e) => {
                     tracing::warn!(path = %w.path.display(), error = %e, "could not read late text");
@@ -383,24 +455,43 @@ fn check(w: &mut Watched) -> bool {
     still_watched(w, now)
 }
 
-/// Keep watching until `until`, and past it while some process still holds the inode open for
-/// writing (an editor or a streaming writer with a long-lived handle), up to [`HELD_MAX`].
+/// Whether to keep watching. A replaced inode can only be written through a handle opened
+/// before the replace (nobody can open it anew): on Linux, once no process holds it open for
+/// writing (from [`SETTLE`] after the replace on) and what it holds is carried over, the watch
+/// ends; while one does, it goes on, up to [`HELD_MAX`]. Where that cannot be known (WASI,
+/// other systems, a file another user owns), until it has not changed for
+/// [`super::LATE_WATCH`].
 fn still_watched(w: &mut Watched, now: Instant) -> bool {
-    if now < w.until || !w.pending.is_empty() {
+    if !w.pending.is_empty() {
         return true;
     }
-    if now < w.since + HELD_MAX && held_for_writing(&w.old) {
-        w.until = now + super::LATE_WATCH;
-        return true;
+    let held = if now >= w.since + SETTLE {
+        held_for_writing(&w.old)
+    } else {
+        None
+    };
+    match held {
+        // The last writer may have written just before it closed: keep watching if the inode
+        // changed since this look began (the next look carries it over, then asks again).
+        Some(false) => w.old.sig().map(|sig| Some(sig) != w.seen).unwrap_or(false),
+        Some(true) if now >= w.until => {
+            if now < w.since + HELD_MAX {
+                w.until = now + super::LATE_WATCH;
+                true
+            } else {
+                false
+            }
+        }
+        _ => now < w.until,
     }
-    false
 }
 
 /// Does any process (this one included) hold the file open for writing? On Linux a read lease
 /// is granted only when none does; it is released at once. (Nobody can open a replaced,
-/// unlinked inode anew, so the lease never makes anyone wait.) Elsewhere: unknown, `false`.
+/// unlinked inode anew, so the lease never makes anyone wait.) `None`: cannot tell (the lease
+/// was refused for another reason, or elsewhere than Linux).
 #[cfg(target_os = "linux")]
-fn held_for_writing(old: &Old) -> bool {
+fn held_for_writing(old: &Old) -> Option<bool> {
     use std::os::fd::AsRawFd;
     let fd = old.file.as_raw_fd();
     // SAFETY: fcntl on a descriptor we own, with integer arguments only.
@@ -408,14 +499,17 @@ fn held_for_writing(old: &Old) -> bool {
     if got == 0 {
         // SAFETY: as above.
         unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
-        return false;
+        return Some(false);
     }
-    io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN)
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::EAGAIN) => Some(true),
+        _ => None,
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn held_for_writing(_old: &Old) -> bool {
-    false
+fn held_for_writing(_old: &Old) -> Option<bool> {
+    None
 }
 
 fn start_rewrite(w: &mut Watched, sig: Sig, now: Instant) -> bool {

@@ -6,9 +6,9 @@
 //! * **O_APPEND appends** (`echo >>`, `fs.appendFile`) and **chunks written in pieces through a
 //!   held handle** (a process that opened the file and writes its chunk over up to a second)
 //!   keep writing to the inode they opened, even after the server replaced the file. The store
-//!   keeps a handle on every inode it replaces and watches it for [`LATE_WATCH`] — and for as
-//!   long as any process still holds it open for writing (on Linux a read lease is refused
-//!   while someone does), up to an hour. Bytes that reach it after the server read it are
+//!   keeps a handle on every inode it replaces and watches it for as long as any process still
+//!   holds it open for writing (on Linux a read lease is refused while someone does), up to an
+//!   hour; where that cannot be known, until it has not changed for [`LATE_WATCH`]. Bytes that reach it after the server read it are
 //!   appended to the current file under the file's lock ([`late`]). They are read off the
 //!   replaced inode within milliseconds even while the file's lock is busy, so a writer whose
 //!   next move is to rewrite that inode does not destroy them. Every edit of the store first
@@ -79,7 +79,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub const QUIET: Duration = Duration::from_millis(120);
 /// The longest the store waits for a suspicious file to settle.
 pub const MAX_WAIT: Duration = Duration::from_millis(5000);
-/// How long a replaced inode is watched for writes through handles opened before the replace.
+/// How long a replaced inode is watched for writes through handles opened before the replace,
+/// after the replace and after each change, where nobody can tell whether a process still holds
+/// it open for writing (natively on Linux the watch ends once none does).
 pub const LATE_WATCH: Duration = Duration::from_millis(2500);
 /// The smallest window an edit of a log sees (unless the file is smaller).
 pub const WINDOW: u64 = 16 * 1024;
