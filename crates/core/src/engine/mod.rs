@@ -268,9 +268,13 @@ impl Engine {
     }
 
     /// A file under the root changed, as seen by a host that watches for the engine (the WASI
-    /// build has no watcher of its own). Irrelevant paths are ignored.
+    /// build has no watcher of its own). Irrelevant paths are ignored, and so are echoes of the
+    /// engine's own writes, which are most of what a host sees: checked here, on the host's
+    /// thread (one look at the file), rather than by waking two threads to find nothing to do.
     pub fn path_changed(&self, path: PathBuf) {
-        if crate::watcher::is_relevant(&self.inner.root, &path) {
+        if crate::watcher::is_relevant(&self.inner.root, &path)
+            && !self.inner.store.is_as_written(&path)
+        {
             let _ = self.inner.sync_tx.send(path);
         }
     }

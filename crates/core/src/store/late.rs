@@ -276,11 +276,12 @@ fn run() {
             continue;
         }
         std::thread::sleep(TICK);
+        let now = Instant::now();
         let done: Vec<Arc<Entry>> = entries
             .into_iter()
             .filter(|e| {
                 let mut w = lock(&e.watched);
-                let keep = look(&mut w);
+                let keep = look(&mut w, now);
                 if !keep {
                     w.old.release();
                 }
@@ -312,12 +313,14 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
         .filter(|e| e.path == path && Arc::ptr_eq(&e.shared, shared))
         .cloned()
         .collect();
+    // One reading of the clock for all (on WASI each is a call out of the module).
+    let now = Instant::now();
     for entry in mine {
         let mut w = lock(&entry.watched);
         if w.rewrite.is_some() {
             continue;
         }
-        if !LOOK_AT_COLD_ON_EDIT && w.changed.elapsed() >= HOT {
+        if !LOOK_AT_COLD_ON_EDIT && now.saturating_duration_since(w.changed) >= HOT {
             // WASI: a look costs dozens of microseconds and a busy log has hundreds of
             // replaced inodes watched; one that has not changed for HOT is left to the
             // watcher's next look (within 20-100 ms). What it already read goes over now.
@@ -328,8 +331,8 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
             continue;
         };
         if w.seen != Some(sig) && sig.len > w.known {
-            w.changed = Instant::now();
-            w.next_look = w.changed;
+            w.changed = now;
+            w.next_look = now;
             match capture(&mut w) {
                 Ok(true) => {
                     if sig.len == w.known {
@@ -348,18 +351,18 @@ pub(super) fn pull(shared: &Arc<Shared>, path: &Path) {
     }
 }
 
-/// Look at a watched inode if it is due. `false`: stop watching it.
-fn look(w: &mut Watched) -> bool {
-    let now = Instant::now();
+/// Look at a watched inode if it is due (`now`: this pass of the watcher). `false`: stop
+/// watching it.
+fn look(w: &mut Watched, now: Instant) -> bool {
     if now < w.next_look {
         return true;
     }
     let before = (w.seen, w.known, w.rewrite.map(|r| r.0));
-    let keep = check(w);
+    let keep = check(w, now);
     if before != (w.seen, w.known, w.rewrite.map(|r| r.0)) || !w.pending.is_empty() {
         w.changed = now;
     }
-    let quiet = w.changed.elapsed();
+    let quiet = now.saturating_duration_since(w.changed);
     let tick = if quiet < HOT {
         TICK
     } else if quiet < Duration::from_secs(1) {
@@ -372,12 +375,11 @@ fn look(w: &mut Watched) -> bool {
 }
 
 /// One look at a watched inode. `false`: stop watching it.
-fn check(w: &mut Watched) -> bool {
+fn check(w: &mut Watched, now: Instant) -> bool {
     let sig = match w.old.sig() {
         Ok(sig) => sig,
         Err(_) => return false,
     };
-    let now = Instant::now();
     if let Some((last, since, first)) = w.rewrite {
         if sig != last {
             w.rewrite = Some((sig, now, first));
