@@ -18,7 +18,8 @@
  *                     built in crates/napi-binding (`npm run build:debug|build|build:wasm -w
  *                     @daebug/native`), stripped. For CI, which builds the wasm once in setup
  *                     and the native binding in `npm test`'s pretest, and checks installation.
- * Binaries are stripped. Prints each tarball with its size.
+ * Binaries are stripped. Every tarball carries the repository's LICENSE (copied into a staged copy
+ * of each package). Prints how long each platform build took and each tarball with its size.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LICENSE = path.join(repo, 'LICENSE');
 const binding = path.join(repo, 'crates/napi-binding');
 const args = process.argv.slice(2);
 const flag = (name) => {
@@ -129,9 +131,12 @@ function pack(dir) {
 }
 
 for (const platform of targets) {
+  const started = Date.now();
   const built = build(platform);
+  if (!prebuilt) console.error(`pack: built ${platform} in ${Math.round((Date.now() - started) / 1000)} s`);
   const pkgDir = path.join(staging, 'npm', platform);
   fs.cpSync(path.join(binding, 'npm', platform), pkgDir, { recursive: true });
+  fs.copyFileSync(LICENSE, path.join(pkgDir, 'LICENSE'));
   const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
   for (const f of manifest.files) {
     const from = path.join(built, f);
@@ -142,9 +147,17 @@ for (const platform of targets) {
   pack(pkgDir);
 }
 
-// The JavaScript packages, straight from the workspaces (their `files` lists keep builds out).
+// The JavaScript packages: each workspace copied to the staging folder with the LICENSE added (npm
+// packs a LICENSE in the package's folder whatever `files` says; the one at the repo root is not
+// in it). Their `files` lists choose the rest; builds and node_modules are not even copied.
 for (const ws of ['crates/napi-binding', 'packages/cli', 'packages/vite-plugin', 'packages/esbuild-plugin']) {
-  pack(path.join(repo, ws));
+  const dir = path.join(staging, 'js', ws);
+  fs.cpSync(path.join(repo, ws), dir, {
+    recursive: true,
+    filter: (from) => !/(^|[\\/])(node_modules|target)$|\.(node|wasm)$/.test(from),
+  });
+  fs.copyFileSync(LICENSE, path.join(dir, 'LICENSE'));
+  pack(dir);
 }
 fs.rmSync(staging, { recursive: true, force: true });
 

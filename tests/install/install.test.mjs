@@ -5,6 +5,12 @@
 // native package installed, NAPI_RS_FORCE_WASI=1). Also: with neither installed, `npx daebug`
 // says in one line what is missing.
 //
+// The linux-x64-gnu package installed is the release build against glibc 2.17 that users get
+// (target/npm-release, see release.mjs; CI builds it in .ci/setup.d/50-native-release.sh) when it
+// exists, and must be when DAEBUG_REQUIRE_RELEASE=1 (CI). Without it, locally, the debug build in
+// crates/napi-binding (`npm run build:debug -w @daebug/native`) is packed and installed instead.
+// Every tarball must carry the LICENSE; the test logs each one's packed size.
+//
 // Needs the WASI build in crates/napi-binding (`npm run build:wasm -w @daebug/native`; CI does
 // it in .ci/setup.d/40-wasi.sh). Without it the suite is skipped locally, and fails when
 // DAEBUG_REQUIRE_WASI=1 (CI).
@@ -14,15 +20,22 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { freePort, launchBrowser, openRealm, REPO_ROOT, removeTree, runJs, tempDir } from '../helpers/daebug.mjs';
+import { compareVersions, elf, MAX_GLIBC, RELEASE_REQUIRED, releaseTarball, size, untar } from './release.mjs';
 
 const BINDING = path.join(REPO_ROOT, 'crates/napi-binding');
 const haveWasi = fs.existsSync(path.join(BINDING, 'daebug.wasm32-wasi.wasm'));
 const haveNative = fs.existsSync(path.join(BINDING, 'daebug.linux-x64-gnu.node'));
+const RELEASE_X64 = releaseTarball('linux-x64-gnu');
+/** Install the glibc 2.17 release build of linux-x64-gnu (what users get), not the local debug build. */
+const useRelease = fs.existsSync(RELEASE_X64) || RELEASE_REQUIRED;
 const required = process.env.DAEBUG_REQUIRE_WASI === '1';
-const skip = !(haveWasi && haveNative) && !required
-  ? 'needs the WASI and native builds in crates/napi-binding (npm run build:wasm -w @daebug/native)'
+const skip = !(haveWasi && (useRelease || haveNative)) && !required
+  ? 'needs the WASI build and a native build in crates/napi-binding (npm run build:wasm|build:debug -w @daebug/native)'
   : false;
+const PACKAGES = ['daebug', '@daebug/vite-plugin', '@daebug/esbuild-plugin', '@daebug/native', '@daebug/native-linux-x64-gnu', '@daebug/native-wasm32-wasi'];
+const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const VITE_VERSION = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules/vite/package.json'), 'utf8')).version;
 
 /** PATH without any Rust toolchain (cargo, rustc, rustup), as on a user's machine. */
@@ -140,11 +153,17 @@ async function checkVite(dir, env) {
 
 describe('installing the packed tarballs in a clean project without Rust', { skip, timeout: 600000 }, () => {
   before(async () => {
-    assert.ok(haveWasi && haveNative, 'DAEBUG_REQUIRE_WASI=1 but the WASI or native build is missing in crates/napi-binding');
+    assert.ok(haveWasi, 'DAEBUG_REQUIRE_WASI=1 but the WASI build is missing in crates/napi-binding');
+    if (useRelease) assert.ok(fs.existsSync(RELEASE_X64), `DAEBUG_REQUIRE_RELEASE=1 but the glibc 2.17 release build is missing: no ${RELEASE_X64}`);
+    else assert.ok(haveNative, 'DAEBUG_REQUIRE_WASI=1 but no native build: neither a release tarball in target/npm-release nor a build in crates/napi-binding');
     assert.notEqual(spawnSync('cargo', ['--version'], { env: USER_ENV }).status, 0, 'cargo is still on PATH');
     dist = tempDir('daebug-dist-');
-    const r = spawnSync(process.execPath, ['scripts/pack.mjs', dist, '--local'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120000 });
+    // The JavaScript packages and the WASI package from this tree; linux-x64-gnu as released, or
+    // (without a release build, locally) packed from the debug build.
+    const targets = useRelease ? 'wasm32-wasi' : 'linux-x64-gnu,wasm32-wasi';
+    const r = spawnSync(process.execPath, ['scripts/pack.mjs', dist, '--local', '--targets', targets], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120000 });
     assert.equal(r.status, 0, `npm run pack failed:\n${r.stdout}\n${r.stderr}`);
+    if (useRelease) fs.copyFileSync(RELEASE_X64, path.join(dist, path.basename(RELEASE_X64)));
     browser = await launchBrowser();
   });
 
@@ -153,8 +172,16 @@ describe('installing the packed tarballs in a clean project without Rust', { ski
     if (dist) await removeTree(dist);
   });
 
-  test('the packs: every publishable package, JavaScript-only @daebug/native, a stripped binary', () => {
-    for (const name of ['daebug', '@daebug/vite-plugin', '@daebug/esbuild-plugin', '@daebug/native', '@daebug/native-linux-x64-gnu', '@daebug/native-wasm32-wasi']) tarball(name);
+  test('the packs: every publishable package with its LICENSE, JavaScript-only @daebug/native, a stripped binary', (t) => {
+    // (A release build left in target/npm-release by an older checkout is used too: its date says so.)
+    t.diagnostic(`linux-x64-gnu: ${useRelease ? `the glibc ${MAX_GLIBC} release build (${RELEASE_X64}, packed ${fs.statSync(RELEASE_X64).mtime.toISOString()})` : 'the local debug build, stripped (no release build in target/npm-release)'}`);
+    for (const name of PACKAGES) {
+      const file = tarball(name);
+      t.diagnostic(`${path.basename(file).padEnd(44)} ${size(fs.statSync(file).size).padStart(9)} packed`);
+      const entries = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n');
+      assert.ok(entries.includes('package/LICENSE'), `${name}: no LICENSE in ${entries.join(' ')}`);
+      assert.ok(entries.includes('package/package.json'), `${name}: no package.json`);
+    }
     const list = execFileSync('tar', ['-tzf', tarball('@daebug/native')], { encoding: 'utf8' });
     assert.doesNotMatch(list, /\.node|\.wasm/, list);
     const native = execFileSync('tar', ['-tzvf', tarball('@daebug/native-linux-x64-gnu')], { encoding: 'utf8' });
@@ -173,6 +200,15 @@ describe('installing the packed tarballs in a clean project without Rust', { ski
       dir = project('native-app', ['linux-x64-gnu', 'wasm32-wasi']);
     });
     test('loads the native package', () => assert.equal(loadedTarget(dir, USER_ENV), 'native'));
+    test('the installed binary is the one packed (the glibc 2.17 release build when there is one)', { skip: !useRelease && 'no release build: the debug build is installed' }, (t) => {
+      const installed = path.join(dir, 'node_modules/@daebug/native-linux-x64-gnu/daebug.linux-x64-gnu.node');
+      const x = tempDir('daebug-release-x64-');
+      untar(RELEASE_X64, x);
+      assert.equal(sha256(installed), sha256(path.join(x, 'package/daebug.linux-x64-gnu.node')));
+      const { glibc } = elf(installed);
+      t.diagnostic(`installed binary needs up to GLIBC_${glibc.at(-1)}`);
+      assert.ok(glibc.length > 0 && compareVersions(glibc.at(-1), MAX_GLIBC) <= 0, glibc.join(', '));
+    });
     test('npx daebug drives a page in Chromium', () => checkNpx(dir, USER_ENV));
     test('vite dev with the plugin drives the app', () => checkVite(dir, USER_ENV));
   });
