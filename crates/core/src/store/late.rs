@@ -138,8 +138,9 @@ impl Old {
             if IS_WATCHER.get() {
                 return self.with(|f| Ok(Sig::of(&f.metadata()?)));
             }
-            // One call by path rather than open, look and close.
-            Ok(Sig::of(&std::fs::metadata(self.link.path())?))
+            // One call by path rather than open, look and close (the link is a file of ours:
+            // nothing to follow).
+            Ok(Sig::of(&std::fs::symlink_metadata(self.link.path())?))
         }
     }
 
@@ -265,24 +266,41 @@ fn run() {
     #[cfg(target_os = "wasi")]
     IS_WATCHER.set(true);
     let (flag, cv) = wake();
+    // When the next look is due; `None`: nothing is watched. The thread sleeps until then (or
+    // until a new inode is watched), not a fixed tick: an inode that stays unchanged is looked
+    // at less and less often, and each wake-up costs (on WASI, a round through Node).
+    let mut due: Option<Instant> = None;
     loop {
-        let entries: Vec<Arc<Entry>> = lock(registry()).clone();
-        if entries.is_empty() {
+        {
             let mut woken = lock(flag);
             while !*woken {
-                woken = cv.wait(woken).unwrap_or_else(|e| e.into_inner());
+                match due {
+                    None => woken = cv.wait(woken).unwrap_or_else(|e| e.into_inner()),
+                    Some(at) => {
+                        let now = Instant::now();
+                        if now >= at {
+                            break;
+                        }
+                        woken = cv
+                            .wait_timeout(woken, at - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
             }
             *woken = false;
-            continue;
         }
-        std::thread::sleep(TICK);
+        let entries: Vec<Arc<Entry>> = lock(registry()).clone();
         let now = Instant::now();
+        let mut next: Option<Instant> = None;
         let done: Vec<Arc<Entry>> = entries
             .into_iter()
             .filter(|e| {
                 let mut w = lock(&e.watched);
                 let keep = look(&mut w, now);
-                if !keep {
+                if keep {
+                    next = Some(next.map_or(w.next_look, |n| n.min(w.next_look)));
+                } else {
                     w.old.release();
                 }
                 !keep
@@ -291,6 +309,7 @@ fn run() {
         if !done.is_empty() {
             lock(registry()).retain(|e| !done.iter().any(|d| Arc::ptr_eq(d, e)));
         }
+        due = next.map(|n| n.max(now + TICK));
     }
 }
 

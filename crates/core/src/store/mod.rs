@@ -188,8 +188,10 @@ impl Sig {
         }
     }
 
+    /// The file at `path` itself: a symbolic link there is not what the store wrote (and not
+    /// following it saves WASI a look at every part of the path).
     fn of_path(path: &Path) -> io::Result<Sig> {
-        std::fs::metadata(path).map(|m| Sig::of(&m))
+        std::fs::symlink_metadata(path).map(|m| Sig::of(&m))
     }
 }
 
