@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod agents;
+pub mod stderr;
 
 /// Run JavaScript in live pages by editing Markdown files.
 #[derive(Parser, Debug)]
@@ -160,7 +161,8 @@ pub fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| stderr::Patient(std::io::stderr()))
+        .log_internal_errors(false)
         .with_target(false)
         .try_init();
 }
