@@ -10,8 +10,11 @@
  */
 'use strict';
 
-// napi-rs's loader forces WASI only for 'true' / 'error'; `NAPI_RS_FORCE_WASI=1` means the same
-// to a user, so it is read as 'true' for this one load.
+// napi-rs's loader forces WASI only for 'true' (preferred, the native build as a fallback) and
+// 'error' (WASI or nothing). `NAPI_RS_FORCE_WASI=1`, as our docs spell it, is read as 'error'
+// for this one load: whoever asks for the WebAssembly build (a user checking it, our WASI test
+// run) must not silently get the native one when it fails to load. The variable is restored
+// afterwards: Vite's rolldown reads it too, and has no WASI build installed.
 const force = process.env.NAPI_RS_FORCE_WASI;
 // Node flags `new WASI()` as experimental, once per thread: on this thread while the core loads,
 // and in every worker thread the WASI build starts (at load and later, whenever the core starts
@@ -42,15 +45,18 @@ function QuietWorker(filename, options = {}) {
 QuietWorker.prototype = Worker.prototype;
 let binding;
 try {
-  if (force === '1') process.env.NAPI_RS_FORCE_WASI = 'true';
+  if (force === '1') process.env.NAPI_RS_FORCE_WASI = 'error';
   threads.Worker = QuietWorker;
   binding = require('./binding.js');
 } catch (err) {
   const line =
-    `daebug: no build of the Daebug core loads on ${process.platform}-${process.arch} (Node ${process.versions.node}): ` +
-    'no native package for this platform is installed, and the WebAssembly fallback did not load. ' +
-    'Install it with `npm i -D @daebug/native-wasm32-wasi` (needs Node >= 20.19 with WebAssembly threads), ' +
-    'or reinstall without --no-optional / --omit=optional.';
+    force === '1' || force === 'error'
+      ? `daebug: NAPI_RS_FORCE_WASI=${force} asks for the WebAssembly build of the Daebug core, and it did not load on ${process.platform}-${process.arch} (Node ${process.versions.node}). ` +
+        'Install it with `npm i -D @daebug/native-wasm32-wasi` (needs Node >= 20.19 with WebAssembly threads), or unset NAPI_RS_FORCE_WASI.'
+      : `daebug: no build of the Daebug core loads on ${process.platform}-${process.arch} (Node ${process.versions.node}): ` +
+        'no native package for this platform is installed, and the WebAssembly fallback did not load. ' +
+        'Install it with `npm i -D @daebug/native-wasm32-wasi` (needs Node >= 20.19 with WebAssembly threads), ' +
+        'or reinstall without --no-optional / --omit=optional.';
   const e = new Error(line);
   e.code = 'DAEBUG_NO_BINDING';
   e.cause = err;

@@ -1,7 +1,8 @@
 // The host end-to-end suite a second time, on the WebAssembly build: every tests/hosts test file
 // (npx daebug with the standalone checks, Vite, esbuild, signals) and the binding's own tests run
 // in a child `node --test` with NAPI_RS_FORCE_WASI=1. (Not `error`: Vite's rolldown reads the same
-// variable and has no WASI build installed; it ignores `1`, which @daebug/native reads as `true`.)
+// variable and has no WASI build installed; it ignores `1`, which @daebug/native reads as `error`:
+// the WASI build or nothing, never a silent fall back to the native one.)
 // A first check makes sure the WASI build is what loads there. Every tests/hosts/*.test.mjs is
 // in the list but npx-test-flag (`daebug --test` launches a browser from the core, which the
 // WASI build cannot; a check below says so in one line instead). A last check runs `npx daebug`
