@@ -38,6 +38,20 @@ export declare class Daebug {
    */
   hostListening(host: string, port: number, tls: boolean): string | null
   /**
+   * For a host that serves its own pages in front of the core (the Vite plugin) once it
+   * listens on `host`: on a non-loopback address every request handled from then on
+   * (`handle`, `handleSite`, `socketBridge`) needs the access token (SPEC 8), which is
+   * returned; `null` on loopback. The same token for every call. No discovery file (the
+   * host's loopback endpoint has one).
+   */
+  requireToken(host: string): string | null
+  /**
+   * The `Set-Cookie` value for a page the host serves itself at `url`, when the URL carries
+   * the access token (`…/?token=…`): the page's own requests to the core then carry it, as
+   * on the core's listeners. `null` otherwise.
+   */
+  tokenCookie(url: string): string | null
+  /**
    * A file under the root changed (for a host that watches files for the engine, as on the
    * WASI build); paths other than `daebug.md`, `daebug/` and its logs are ignored.
    */

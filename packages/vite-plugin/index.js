@@ -73,6 +73,7 @@ export default function daebug(options) {
       if (got.entry.owners.size === 1) {
         config.logger.info(`[daebug] agents: append JS to the logs listed in ${got.instance.registryPath}`, { timestamp: true });
       }
+      requireTokenOnNetwork(server, got.instance);
     })();
     return starting;
   }
@@ -99,6 +100,22 @@ export default function daebug(options) {
 
   const inject = (html) => native.injectHtml(html, held?.directPort);
 
+  /**
+   * Vite listening on a network address (`--host`): anyone who reaches its port could drive the
+   * realms through Daebug's endpoints there, so from now on they need Daebug's access token
+   * (SPEC 8), as the standalone server's do; pages opened as `…/?token=…` get it in a cookie
+   * (`tokenCookie` below). The loopback endpoint for local agents (`daebug run`) needs none.
+   */
+  function requireTokenOnNetwork(server, instance) {
+    const address = server.httpServer?.address?.();
+    if (!address || typeof address !== 'object') return;
+    const token = instance.requireToken(address.address);
+    if (!token) return;
+    const scheme = config.server?.https ? 'https' : 'http';
+    const urls = server.resolvedUrls?.network?.length ? server.resolvedUrls.network : [`${scheme}://localhost:${address.port}/`];
+    config.logger.info(`[daebug] Vite listens on the network: Daebug's endpoints need its token. Open pages as ${urls.map((u) => `${u}?token=${token}`).join(' or ')}`, { timestamp: true });
+  }
+
   return {
     name: 'daebug',
     apply: 'serve',
@@ -116,6 +133,7 @@ export default function daebug(options) {
       if (process.env.VITEST) return; // Vitest's server has no pages to drive.
       // Mounted now, i.e. ahead of Vite's internal middleware.
       server.middlewares.use(daebugMiddleware(() => held?.instance));
+      server.middlewares.use(tokenCookie(() => held?.instance));
       server.middlewares.use(htmlResponses((html) => {
         pageServed();
         return inject(html);
@@ -181,6 +199,20 @@ function clientFallback(directPort) {
   } catch (_) { /* never break the page */ }
 })();
 `;
+}
+
+/**
+ * A page requested as `…/?token=…` with Daebug's token (Vite on a network address) gets it in a
+ * cookie, so that the page's own requests to Daebug's endpoints carry it. The core checks the
+ * token and writes the cookie; this only adds the header.
+ */
+function tokenCookie(getInstance) {
+  return function daebugTokenCookie(req, res, next) {
+    const instance = req.url && req.url.includes('token=') ? getInstance() : undefined;
+    const cookie = instance?.tokenCookie?.(req.url);
+    if (cookie) res.appendHeader('set-cookie', cookie);
+    next();
+  };
 }
 
 /** Ours, plus the dev server's own `server.allowedHosts` and a specific `server.host`. */

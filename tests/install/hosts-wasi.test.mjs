@@ -32,6 +32,7 @@ const WASI_HOST_FILES = [
   'vite-exit.test.mjs',
   'vite-injection.test.mjs',
   'vite-shared.test.mjs',
+  'vite-token.test.mjs',
   'esbuild.test.mjs',
   'esbuild-https.test.mjs',
   'signals.test.mjs',

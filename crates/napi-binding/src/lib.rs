@@ -61,8 +61,9 @@ pub struct Daebug {
     pending: Arc<Mutex<HashMap<u32, oneshot::Sender<()>>>>,
     #[cfg(feature = "native")]
     listener: Mutex<Option<listen::Listening>>,
-    /// Set by `hostListening` on a non-loopback address: the routers behind the access token.
-    guarded: Mutex<Option<(axum::Router, axum::Router)>>,
+    /// Set by `hostListening` / `requireToken` on a non-loopback address: the token, and the
+    /// routers behind it.
+    guarded: Mutex<Option<(String, axum::Router, axum::Router)>>,
     /// The discovery file of a host that listens itself (`hostListening`), removed on close.
     announced: Mutex<Option<daebug_core::client::AnnounceGuard>>,
 }
@@ -164,15 +165,7 @@ impl Daebug {
     /// listener writes it) until `close()`. Once per instance.
     #[napi]
     pub fn host_listening(&self, host: String, port: u32, tls: bool) -> Option<String> {
-        let token = (!daebug_core::http::token::is_loopback_bind(&host))
-            .then(daebug_core::http::token::generate);
-        if let Some(t) = &token {
-            let layer = daebug_core::http::token::TokenLayer::new(t);
-            *self.guarded.lock().unwrap_or_else(|e| e.into_inner()) = Some((
-                self.router.clone().layer(layer.clone()),
-                self.site.clone().layer(layer),
-            ));
-        }
+        let token = self.require_token(host.clone());
         if !tls {
             let port = u16::try_from(port).unwrap_or(0);
             let guard =
@@ -180,6 +173,43 @@ impl Daebug {
             *self.announced.lock().unwrap_or_else(|e| e.into_inner()) = guard;
         }
         token
+    }
+
+    /// For a host that serves its own pages in front of the core (the Vite plugin) once it
+    /// listens on `host`: on a non-loopback address every request handled from then on
+    /// (`handle`, `handleSite`, `socketBridge`) needs the access token (SPEC 8), which is
+    /// returned; `null` on loopback. The same token for every call. No discovery file (the
+    /// host's loopback endpoint has one).
+    #[napi]
+    pub fn require_token(&self, host: String) -> Option<String> {
+        if daebug_core::http::token::is_loopback_bind(&host) {
+            return None;
+        }
+        let mut guarded = self.guarded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, _, _)) = &*guarded {
+            return Some(t.clone());
+        }
+        let t = daebug_core::http::token::generate();
+        let layer = daebug_core::http::token::TokenLayer::new(&t);
+        *guarded = Some((
+            t.clone(),
+            self.router.clone().layer(layer.clone()),
+            self.site.clone().layer(layer),
+        ));
+        Some(t)
+    }
+
+    /// The `Set-Cookie` value for a page the host serves itself at `url`, when the URL carries
+    /// the access token (`…/?token=…`): the page's own requests to the core then carry it, as
+    /// on the core's listeners. `null` otherwise.
+    #[napi]
+    pub fn token_cookie(&self, url: String) -> Option<String> {
+        let guarded = self.guarded.lock().unwrap_or_else(|e| e.into_inner());
+        let (token, _, _) = guarded.as_ref()?;
+        let query = url.split_once('?').map(|(_, q)| q);
+        (daebug_core::http::token::presented(&Default::default(), query, token)
+            == daebug_core::http::token::Presented::InQuery)
+            .then(|| daebug_core::http::token::cookie(token))
     }
 
     /// A file under the root changed (for a host that watches files for the engine, as on the
@@ -279,8 +309,8 @@ impl Daebug {
     fn router_for(&self, service: Service) -> axum::Router {
         let guarded = self.guarded.lock().unwrap_or_else(|e| e.into_inner());
         match (&*guarded, service) {
-            (Some((router, _)), Service::Endpoints) => router.clone(),
-            (Some((_, site)), Service::Site) => site.clone(),
+            (Some((_, router, _)), Service::Endpoints) => router.clone(),
+            (Some((_, _, site)), Service::Site) => site.clone(),
             (None, Service::Endpoints) => self.router.clone(),
             (None, Service::Site) => self.site.clone(),
         }

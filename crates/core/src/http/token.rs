@@ -84,6 +84,11 @@ pub enum Presented {
     Missing,
 }
 
+/// The `Set-Cookie` value that gives a page the token (for its own later requests).
+pub fn cookie(token: &str) -> String {
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict")
+}
+
 /// Constant-time comparison.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -149,12 +154,8 @@ where
             );
             return Box::pin(async move { Ok(res) });
         }
-        let cookie = (how == Presented::InQuery).then(|| {
-            HeaderValue::from_str(&format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-                self.token
-            ))
-        });
+        let cookie =
+            (how == Presented::InQuery).then(|| HeaderValue::from_str(&cookie(&self.token)));
         let fut = self.inner.call(req);
         Box::pin(async move {
             let mut res = fut.await?;
