@@ -504,32 +504,8 @@ async fn half_sent_requests_are_disconnected_and_long_polls_are_not() {
 /// [`daebug_core::server::READ_TIMEOUT`].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standalone_binary_times_out_half_sent_headers() {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port().to_string();
-    drop(free);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_daebug"))
-        .args(["--root", dir.path().to_str().unwrap(), "--port", &port])
-        .env_remove("PORT")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let port: u16 = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.trim().strip_prefix("serving") {
-                let url = url.trim().trim_end_matches('/');
-                return url.rsplit(':').next().unwrap().parse().unwrap();
-            }
-        }
-        panic!("daebug exited before serving");
-    })
-    .await
-    .expect("daebug printed its URL");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (mut child, addr) = common::spawn_binary(dir.path()).await;
     let limit = daebug_core::server::READ_TIMEOUT + Duration::from_secs(10);
     let took = time_until_closed(addr, "GET / HTTP/1.1\r\nHost: localh", limit)
         .await

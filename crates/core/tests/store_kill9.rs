@@ -9,45 +9,22 @@
 //! server replaced it lands in the replaced file, which only a live server carries over. The
 //! agent here stops appending 100 ms before the kill.)
 
+mod common;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const REALM: &str = "5-elm-1203-00";
 const ROUNDS: u64 = 8;
 const FOOTER_PROMPT: &str = "> Append your JavaScript snippet below to execute against this page.";
 
 async fn start(root: &Path) -> (tokio::process::Child, SocketAddr) {
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port().to_string();
-    drop(free);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_daebug"))
-        .args(["--root", root.to_str().unwrap(), "--port", &port])
-        .env_remove("PORT")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let port: u16 = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.trim().strip_prefix("serving") {
-                let url = url.trim().trim_end_matches('/');
-                return url.rsplit(':').next().unwrap().parse().unwrap();
-            }
-        }
-        panic!("daebug exited before serving");
-    })
-    .await
-    .expect("daebug printed its URL");
-    // Keep reading its output so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("127.0.0.1:{port}").parse().unwrap())
+    common::spawn_binary(root).await
 }
 
 /// One request; `None` when the server is gone (killed mid-request).

@@ -1,5 +1,6 @@
-//! Test support: a real server on 127.0.0.1 over a temporary root, a tiny HTTP/1.1 client, and
-//! helpers that wait for files on disk to say something.
+//! Test support: a real server on 127.0.0.1 over a temporary root (in this process, or the
+//! `daebug` binary), a tiny HTTP/1.1 client, and helpers that wait for files on disk to say
+//! something.
 
 #![allow(dead_code)]
 
@@ -229,4 +230,35 @@ pub async fn wait_for_file(path: &Path, secs: u64, pred: impl Fn(&str) -> bool) 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The `daebug` binary serving `root` on a free loopback port, once it printed its URL; its
+/// output is drained so that it never blocks on a full pipe. Killed when the child is dropped.
+pub async fn spawn_binary(root: &Path) -> (tokio::process::Child, SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_daebug"))
+        .args(["--root", root.to_str().unwrap(), "--port", &port])
+        .env_remove("PORT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let port: u16 = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.trim().strip_prefix("serving") {
+                let url = url.trim().trim_end_matches('/');
+                return url.rsplit(':').next().unwrap().parse().unwrap();
+            }
+        }
+        panic!("daebug exited before serving");
+    })
+    .await
+    .expect("daebug printed its URL");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("127.0.0.1:{port}").parse().unwrap())
 }
