@@ -470,14 +470,16 @@ impl Store {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(path.to_path_buf(), new_sig);
-                late::watch(
-                    self.shared.clone(),
-                    path.to_path_buf(),
-                    old,
-                    snap.sig,
-                    &snap.window,
-                    appended,
-                );
+                if let Some(old) = old {
+                    late::watch(
+                        self.shared.clone(),
+                        path.to_path_buf(),
+                        old,
+                        snap.sig,
+                        &snap.window,
+                        appended,
+                    );
+                }
                 Ok(true)
             }
         }

@@ -14,9 +14,10 @@ use std::io;
 use std::path::Path;
 
 pub(super) enum Outcome {
-    /// The file was replaced. `old` is a handle on the inode that was replaced; `appended`
+    /// The file was replaced. `old` is a handle on the inode that was replaced (`None` where
+    /// none could be kept: WASI on a file system without hard links); `appended`
     /// whether it had already grown past what was read.
-    Replaced { old: Old, appended: bool },
+    Replaced { old: Option<Old>, appended: bool },
     /// The file changed between the check and the replace: nothing was replaced; redo.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Conflict,
@@ -31,7 +32,14 @@ pub(super) fn replace(
     sig: Sig,
     #[cfg_attr(not(target_os = "linux"), allow(unused_variables))] last: &[u8],
 ) -> io::Result<Outcome> {
+    #[cfg(not(target_os = "wasi"))]
     let old = Old::keep(read, path)?;
+    // A file system without hard links (FAT, some network mounts): the replace goes ahead
+    // unwatched, rather than every edit failing.
+    #[cfg(target_os = "wasi")]
+    let old = Old::keep(read, path)
+        .map_err(|e| tracing::debug!(error = %e, "cannot keep the replaced file for the late-write watch"))
+        .ok();
     #[cfg(target_os = "linux")]
     {
         match exchange(temp.path(), path) {
@@ -43,7 +51,12 @@ pub(super) fn replace(
         }
     }
     temp.persist(path).map_err(|e| e.error)?;
-    let appended = old.sig().map(|s| s.len != sig.len).unwrap_or(false);
+    #[cfg(not(target_os = "wasi"))]
+    let old = Some(old);
+    let appended = old
+        .as_ref()
+        .and_then(|o| o.sig().ok())
+        .is_some_and(|s| s.len != sig.len);
     Ok(Outcome::Replaced { old, appended })
 }
 
@@ -101,7 +114,10 @@ fn verify_exchange(
     }
     if intact {
         drop(temp); // unlinks the replaced inode; `old` keeps it readable
-        return Ok(Outcome::Replaced { old, appended });
+        return Ok(Outcome::Replaced {
+            old: Some(old),
+            appended,
+        });
     }
     // Undo, unless someone replaced our version too (then theirs stays).
     let at_path = std::fs::metadata(path).map(|m| Sig::of(&m).ino).ok();
